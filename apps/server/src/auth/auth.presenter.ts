@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IMAGE_STYLES, type Profile, type User } from '@app/database';
+
+export class ProfileFields {
+  @ApiProperty({ example: '' }) bio: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Signed, expiring URL.' }) avatar: string | null;
+  @ApiProperty({ example: '' }) phone_number: string;
+  @ApiProperty({ example: '' }) instagram_username: string;
+  @ApiProperty({ example: '' }) facebook_page_id: string;
+  @ApiProperty({ example: '' }) twitter_username: string;
+  @ApiProperty({ enum: IMAGE_STYLES }) default_image_style: string;
+  @ApiProperty() auto_validate_images: boolean;
+  @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty() created_at: string;
+  @ApiProperty() updated_at: string;
+}
+
+export class UserResponse {
+  @ApiProperty({ example: 1 }) id: number;
+  @ApiProperty({ example: 'alice' }) username: string;
+  @ApiProperty({ example: 'alice@example.com' }) email: string;
+  @ApiProperty({ example: 'Alice' }) first_name: string;
+  @ApiProperty({ example: 'Martin' }) last_name: string;
+  @ApiProperty({ type: ProfileFields }) profile: ProfileFields;
+  @ApiProperty() date_joined: string;
+}
+
+export class ProfileResponse extends ProfileFields {
+  @ApiProperty({ readOnly: true }) username: string;
+  @ApiProperty() email: string;
+  @ApiProperty() first_name: string;
+  @ApiProperty() last_name: string;
+}
+
+export class TokenPairResponse {
+  @ApiProperty({ description: 'Long-lived; exchange it at token/refresh/.' }) refresh: string;
+  @ApiProperty({ description: 'Short-lived bearer token.' }) access: string;
+}
+
+export class RegisterResponse {
+  @ApiProperty({ type: UserResponse }) user: UserResponse;
+  @ApiProperty({ type: TokenPairResponse }) tokens: TokenPairResponse;
+  @ApiProperty({ example: 'User registered successfully.' }) message: string;
+}
+
+export class MessageResponse {
+  @ApiProperty() message: string;
+}
+
+export class RefreshResponse {
+  @ApiProperty() access: string;
+  @ApiPropertyOptional({ description: 'The rotated refresh token; the one sent is now used up.' }) refresh: string;
+}
+
+type AvatarUrl = (key: string | null) => string | null;
+
+export function presentProfileFields(profile: Profile, avatarUrl: AvatarUrl): ProfileFields {
+  return {
+    bio: profile.bio,
+    avatar: avatarUrl(profile.avatar),
+    phone_number: profile.phoneNumber,
+    instagram_username: profile.instagramUsername,
+    facebook_page_id: profile.facebookPageId,
+    twitter_username: profile.twitterUsername,
+    default_image_style: profile.defaultImageStyle,
+    auto_validate_images: profile.autoValidateImages,
+    timezone: profile.timezone,
+    created_at: profile.createdAt.toISOString(),
+    updated_at: profile.updatedAt.toISOString(),
+  };
+}
+
+/** Never includes the password hash: the entity's column is not even selected by default. */
+export function presentUser(user: User & { profile: Profile }, avatarUrl: AvatarUrl): UserResponse {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    profile: presentProfileFields(user.profile, avatarUrl),
+    date_joined: user.dateJoined.toISOString(),
+  };
+}
+
+export function presentProfile(user: User & { profile: Profile }, avatarUrl: AvatarUrl): ProfileResponse {
+  return {
+    username: user.username,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    ...presentProfileFields(user.profile, avatarUrl),
+  };
+}

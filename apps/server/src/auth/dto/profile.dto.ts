@@ -1,0 +1,91 @@
+import { ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Equals, IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, Validate } from 'class-validator';
+import { IMAGE_STYLES, type ImageStyle } from '@app/database';
+import { ToBoolean } from '../../http/transforms.js';
+import { IsTimeZone } from './is-time-zone.validator.js';
+
+/** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
+export class PutProfileDto {
+  @ApiPropertyOptional({ readOnly: true, description: 'Read-only: sending another value is refused.' })
+  @IsOptional()
+  @IsString()
+  username?: string;
+
+  @ApiPropertyOptional({ example: 'alice@example.com', maxLength: 254 })
+  @IsString()
+  @MaxLength(254)
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  email: string;
+
+  @ApiPropertyOptional({ maxLength: 150 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(150)
+  first_name?: string;
+
+  @ApiPropertyOptional({ maxLength: 150 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(150)
+  last_name?: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  bio?: string;
+
+  @ApiPropertyOptional({ maxLength: 20, example: '+33 6 12 34 56 78' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(20)
+  phone_number?: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  instagram_username?: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  facebook_page_id?: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  twitter_username?: string;
+
+  @ApiPropertyOptional({ enum: IMAGE_STYLES })
+  @IsOptional()
+  @IsIn(IMAGE_STYLES)
+  default_image_style?: ImageStyle;
+
+  @ApiPropertyOptional({ description: 'When true, a freshly generated image is validated on its own.' })
+  @IsOptional()
+  @ToBoolean()
+  @IsBoolean()
+  auto_validate_images?: boolean;
+
+  @ApiPropertyOptional({ example: 'Europe/Paris', description: 'An IANA time zone.' })
+  @IsOptional()
+  @IsString()
+  @Validate(IsTimeZone)
+  timezone?: string;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'binary',
+    nullable: true,
+    description: 'multipart/form-data only: a JPEG, PNG, WebP or GIF image. JSON `null` removes the avatar.',
+  })
+  @IsOptional()
+  @Equals(null, { message: 'avatar must be uploaded as a file (multipart/form-data), or null to remove it' })
+  avatar?: null;
+}
+
+/** PATCH: any subset. */
+export class PatchProfileDto extends PartialType(PutProfileDto) {}

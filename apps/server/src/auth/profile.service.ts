@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import sharp from 'sharp';
+import { DataSource } from 'typeorm';
+import { FieldValidationError } from '@app/common';
+import { Profile, User } from '@app/database';
+import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
+import { AuthService, uniqueViolationAsFieldError, type UserWithProfile } from './auth.service.js';
+import type { PatchProfileDto } from './dto/profile.dto.js';
+
+const AVATAR_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif']);
+const AVATAR_MAX_SIDE = 1024;
+
+export interface AvatarUpload {
+  buffer: Buffer;
+}
+
+@Injectable()
+export class ProfileService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly auth: AuthService,
+    @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
+  ) {}
+
+  /**
+   * Applies the given fields (PUT has already required its own) in one transaction. A new avatar
+   * is written before the rows change and the old file removed only after they have.
+   */
+  async update(user: UserWithProfile, dto: PatchProfileDto, avatar?: AvatarUpload): Promise<UserWithProfile> {
+    if (dto.username !== undefined && dto.username !== user.username) {
+      throw FieldValidationError.of('username', 'username is read-only.');
+    }
+    const newAvatarKey = avatar ? await this.storeAvatar(user.id, avatar) : undefined;
+    const oldAvatarKey = user.profile.avatar;
+    const replacesAvatar = newAvatarKey !== undefined || dto.avatar === null;
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        if (dto.email !== undefined && (await this.auth.isEmailTaken(dto.email, user.id, manager))) {
+          throw FieldValidationError.of('email', 'A user with that email already exists.');
+        }
+        const userChanges: Partial<User> = pickDefined({ email: dto.email, firstName: dto.first_name, lastName: dto.last_name });
+        if (Object.keys(userChanges).length > 0) {
+          await manager.update(User, { id: user.id }, userChanges).catch((error: unknown) => {
+            throw uniqueViolationAsFieldError(error) ?? error;
+          });
+        }
+        const profileChanges: Partial<Profile> = pickDefined({
+          bio: dto.bio,
+          phoneNumber: dto.phone_number,
+          instagramUsername: dto.instagram_username,
+          facebookPageId: dto.facebook_page_id,
+          twitterUsername: dto.twitter_username,
+          defaultImageStyle: dto.default_image_style,
+          autoValidateImages: dto.auto_validate_images,
+          timezone: dto.timezone,
+        });
+        if (replacesAvatar) profileChanges.avatar = newAvatarKey ?? null;
+        // Saved even when empty so updated_at records the request.
+        await manager.update(Profile, { userId: user.id }, { ...profileChanges, updatedAt: new Date() });
+      });
+    } catch (error) {
+      if (newAvatarKey) await this.storage.delete(newAvatarKey);
+      throw error;
+    }
+    if (replacesAvatar && oldAvatarKey) await this.storage.delete(oldAvatarKey);
+    return this.reload(user.id);
+  }
+
+  reload(userId: number): Promise<UserWithProfile> {
+    return this.dataSource
+      .getRepository(User)
+      .findOneOrFail({ where: { id: userId }, relations: { profile: true } }) as Promise<UserWithProfile>;
+  }
+
+  private async storeAvatar(userId: number, upload: AvatarUpload): Promise<string> {
+    let encoded: { bytes: Buffer; extension: string };
+    try {
+      encoded = await reencodeAvatar(upload.buffer);
+    } catch {
+      throw FieldValidationError.of('avatar', 'Upload a valid image: JPEG, PNG, WebP or GIF.');
+    }
+    const key = `avatars/${userId}/${randomUUID()}.${encoded.extension}`;
+    await this.storage.put(key, encoded.bytes);
+    return key;
+  }
+}
+
+function pickDefined<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** Re-encoded, so what is stored is a clean image: no EXIF location, no polyglot payload. */
+async function reencodeAvatar(input: Buffer): Promise<{ bytes: Buffer; extension: string }> {
+  const { format } = await sharp(input).metadata();
+  if (!format || !AVATAR_FORMATS.has(format)) throw new Error(`not an accepted image format: ${format}`);
+  const pipeline = sharp(input)
+    .rotate()
+    .resize(AVATAR_MAX_SIDE, AVATAR_MAX_SIDE, { fit: 'inside', withoutEnlargement: true });
+  return format === 'jpeg'
+    ? { bytes: await pipeline.jpeg({ quality: 88 }).toBuffer(), extension: 'jpg' }
+    : { bytes: await pipeline.png().toBuffer(), extension: 'png' };
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull, LessThan } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { RefreshToken, TokenFamily } from '@app/database';
+import { InvalidTokenError, RefreshTokenReusedError } from './auth.errors.js';
+
+export const JWT_ALGORITHM = 'HS256';
+export const JWT_ISSUER = 'image-automation';
+
+export type TokenType = 'access' | 'refresh';
+
+export interface TokenClaims {
+  sub: string;
+  typ: TokenType;
+  /** The token family (one sign-in); revoking it kills its refresh and access tokens. */
+  fam: string;
+  jti: string;
+}
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+export type RevocationReason = 'logout' | 'password_change' | 'reuse_detected';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly jwt: JwtService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** A new sign-in: a new family and its first pair. */
+  async startSession(userId: number, manager: EntityManager = this.dataSource.manager): Promise<TokenPair> {
+    const familyId = randomUUID();
+    await manager.insert(TokenFamily, { id: familyId, userId, expiresAt: this.refreshExpiry() });
+    return this.issuePair(manager, userId, familyId);
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. A token already exchanged is reuse: its whole
+   * family is revoked (committed) before the 401, so a thief's copy and the owner's die together.
+   */
+  async rotate(refreshToken: string): Promise<TokenPair> {
+    const claims = await this.verify(refreshToken, 'refresh');
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const row = await manager
+        .createQueryBuilder(RefreshToken, 'token')
+        .innerJoinAndSelect('token.family', 'family')
+        .setLock('pessimistic_write', undefined, ['token'])
+        .where('token.id = :id', { id: claims.jti })
+        .getOne();
+      if (!row || row.family.revokedAt || row.expiresAt.getTime() <= Date.now()) return 'invalid' as const;
+      if (row.usedAt) {
+        await this.revokeFamilies(manager, { id: row.familyId }, 'reuse_detected');
+        return 'reused' as const;
+      }
+      await manager.update(RefreshToken, { id: row.id }, { usedAt: new Date() });
+      await manager.update(TokenFamily, { id: row.familyId }, { expiresAt: this.refreshExpiry() });
+      return this.issuePair(manager, row.userId, row.familyId);
+    });
+    if (outcome === 'invalid') throw new InvalidTokenError();
+    if (outcome === 'reused') throw new RefreshTokenReusedError();
+    return outcome;
+  }
+
+  /** Logout: the refresh token's family ends, with the access tokens it issued. */
+  async revokeSessionOf(refreshToken: string, userId: number): Promise<boolean> {
+    let claims: TokenClaims;
+    try {
+      claims = await this.verify(refreshToken, 'refresh');
+    } catch {
+      return false;
+    }
+    if (Number(claims.sub) !== userId) return false;
+    const affected = await this.revokeFamilies(this.dataSource.manager, { id: claims.fam, userId }, 'logout');
+    return affected > 0;
+  }
+
+  revokeAllSessions(userId: number, reason: RevocationReason, manager: EntityManager = this.dataSource.manager) {
+    return this.revokeFamilies(manager, { userId }, reason);
+  }
+
+  /** Verifies signature (HS256 only), issuer, expiry and type; claims are then trusted. */
+  async verify(token: string, type: TokenType): Promise<TokenClaims> {
+    let claims: TokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: [JWT_ALGORITHM], issuer: JWT_ISSUER });
+    } catch {
+      throw new InvalidTokenError();
+    }
+    if (claims.typ !== type || !UUID.test(claims.fam ?? '') || !UUID.test(claims.jti ?? '') || !/^\d+$/.test(claims.sub ?? '')) {
+      throw new InvalidTokenError(`The token is not a valid ${type} token.`);
+    }
+    return claims;
+  }
+
+  /** Deletes what can no longer be used: families whose refresh tokens have all expired. */
+  async purgeExpired(before: Date): Promise<number> {
+    const result = await this.dataSource.manager.delete(TokenFamily, { expiresAt: LessThan(before) });
+    return result.affected ?? 0;
+  }
+
+  private async revokeFamilies(
+    manager: EntityManager,
+    where: { id?: string; userId?: number },
+    reason: RevocationReason,
+  ): Promise<number> {
+    const result = await manager.update(
+      TokenFamily,
+      { ...where, revokedAt: IsNull() },
+      { revokedAt: new Date(), revokedReason: reason },
+    );
+    return result.affected ?? 0;
+  }
+
+  private async issuePair(manager: EntityManager, userId: number, familyId: string): Promise<TokenPair> {
+    const refreshId = randomUUID();
+    await manager.insert(RefreshToken, { id: refreshId, familyId, userId, expiresAt: this.refreshExpiry() });
+    const sign = (typ: TokenType, jti: string, expiresIn: number) =>
+      this.jwt.signAsync({ typ, fam: familyId, jti } satisfies Omit<TokenClaims, 'sub'>, {
+        subject: String(userId),
+        expiresIn,
+        algorithm: JWT_ALGORITHM,
+        issuer: JWT_ISSUER,
+      });
+    const [access, refresh] = await Promise.all([
+      sign('access', randomUUID(), this.config.auth.accessTtlSeconds),
+      sign('refresh', refreshId, this.config.auth.refreshTtlSeconds),
+    ]);
+    return { access, refresh };
+  }
+
+  private refreshExpiry(): Date {
+    return new Date(Date.now() + this.config.auth.refreshTtlSeconds * 1000);
+  }
+}

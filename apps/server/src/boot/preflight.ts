@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { AppConfig } from '@app/common';
+
+/** A dependency that is not there at boot: said in one line, and the process exits non-zero. */
+export class PreflightError extends Error {}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+function where(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || (parsed.protocol.startsWith('redis') ? 6379 : 5432)}`;
+}
+
+/**
+ * Checks PostgreSQL and Redis before Nest starts, so a missing service is one clear line
+ * instead of a retry loop and a stack trace. Outside production a missing database is created.
+ */
+export async function preflight(config: AppConfig): Promise<string[]> {
+  const notices: string[] = [];
+  await checkPostgres(config, notices);
+  await checkRedis(config.redis.url);
+  return notices;
+}
+
+async function checkPostgres(config: AppConfig, notices: string[]): Promise<void> {
+  const url = config.database.url;
+  try {
+    await withClient(url, async () => undefined);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === '3D000' && config.env !== 'production') {
+      const database = decodeURIComponent(new URL(url).pathname.slice(1));
+      const admin = new URL(url);
+      admin.pathname = '/postgres';
+      await withClient(admin.toString(), (client) =>
+        client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`),
+      ).catch((createError: { code?: string }) => {
+        if (createError.code !== '42P04') throw describePostgres(url, createError);
+      });
+      notices.push(`PostgreSQL database "${database}" did not exist: created it`);
+      return;
+    }
+    throw describePostgres(url, error);
+  }
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function describePostgres(url: string, error: unknown): PreflightError {
+  const reason = (error as Error).message || String(error);
+  return new PreflightError(
+    `PostgreSQL is unreachable at ${where(url)} (DATABASE_URL): ${reason}. ` +
+      'Start it (`docker compose up -d postgres`, or `pg_ctlcluster <version> main start`) or fix DATABASE_URL.',
+  );
+}
+
+async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    throw new PreflightError(
+      `Redis is unreachable at ${where(url)} (REDIS_URL): ${(error as Error).message}. ` +
+        'Start it (`docker compose up -d redis`, or `redis-server --daemonize yes`) or fix REDIS_URL.',
+    );
+  } finally {
+    redis.disconnect();
+  }
+}

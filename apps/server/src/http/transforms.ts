@@ -1,0 +1,16 @@
+import { Transform } from 'class-transformer';
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** Booleans as DRF reads them: JSON booleans, and "true"/"false"/"1"/"0" from forms. */
+export const ToBoolean = () =>
+  Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    const lowered = value.trim().toLowerCase();
+    return TRUE.has(lowered) ? true : FALSE.has(lowered) ? false : value;
+  });
+
+/** Integers also given as numeric strings (`"1024"`), as the original accepted; anything else stays and fails @IsInt. */
+export const ToInteger = () =>
+  Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value));

@@ -1,0 +1,36 @@
+import { getQueueToken } from '@nestjs/bull';
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { JobOptions, Queue } from 'bull';
+import { type JobName, type JobPayloads, QUEUE_OF } from './job.types.js';
+
+export interface EnqueueOptions {
+  /** Derived from the data (`publish-post:42:3`), so a second enqueue of the same work is a no-op. */
+  jobId: string;
+  delayMs?: number;
+  attempts?: number;
+  backoffMs?: number;
+}
+
+@Injectable()
+export class JobQueue {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions): Promise<string> {
+    const queue = this.queueFor(name);
+    const jobOptions: JobOptions = {
+      jobId: options.jobId,
+      delay: options.delayMs,
+      attempts: options.attempts ?? 1,
+      backoff: options.backoffMs ? { type: 'exponential', delay: options.backoffMs } : undefined,
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    };
+    const job = await queue.add(name, payload, jobOptions);
+    return String(job.id);
+  }
+
+  queueFor(name: JobName): Queue {
+    return this.moduleRef.get<Queue>(getQueueToken(QUEUE_OF[name]), { strict: false });
+  }
+}

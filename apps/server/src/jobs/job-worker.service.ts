@@ -1,0 +1,50 @@
+import { getQueueToken } from '@nestjs/bull';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
+import type { Job, Queue } from 'bull';
+import { JobName, QUEUE_CONCURRENCY, QUEUE_OF } from './job.types.js';
+import { ON_JOB } from './on-job.decorator.js';
+
+type Handler = (payload: unknown, job: Job) => Promise<unknown>;
+
+/** Worker role only: binds each job name to its one @OnJob method and starts consuming. */
+@Injectable()
+export class JobWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger(JobWorker.name);
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const handlers = this.discoverHandlers();
+    const missing = Object.values(JobName).filter((name) => !handlers.has(name));
+    if (missing.length > 0) throw new Error(`No @OnJob handler for job(s): ${missing.join(', ')}`);
+    for (const [name, handler] of handlers) {
+      const queueName = QUEUE_OF[name];
+      const queue = this.moduleRef.get<Queue>(getQueueToken(queueName), { strict: false });
+      void queue.process(name, QUEUE_CONCURRENCY[queueName], (job: Job) => handler(job.data, job));
+    }
+    this.logger.log(`Worker consuming ${handlers.size} job type(s)`);
+  }
+
+  private discoverHandlers(): Map<JobName, Handler> {
+    const handlers = new Map<JobName, Handler>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      const prototype = Object.getPrototypeOf(instance) as object;
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const fn = instance[method] as (...args: unknown[]) => Promise<unknown>;
+        const name = this.reflector.get<JobName | undefined>(ON_JOB, fn);
+        if (!name) continue;
+        if (handlers.has(name)) throw new Error(`Two @OnJob handlers for job ${name}`);
+        handlers.set(name, (payload, job) => fn.call(instance, payload, job));
+      }
+    }
+    return handlers;
+  }
+}

@@ -1,0 +1,37 @@
+import { BullModule } from '@nestjs/bull';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import type { AppConfig } from '@app/common';
+import { JobQueue } from './job-queue.service.js';
+import { JobWorker } from './job-worker.service.js';
+import { QueueName } from './job.types.js';
+
+/** Bull on Redis: every role can enqueue; only the worker role consumes. */
+@Global()
+@Module({})
+export class JobsModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const redis = new URL(config.redis.url);
+    const queues = BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name })));
+    return {
+      module: JobsModule,
+      imports: [
+        BullModule.forRoot({
+          redis: {
+            host: redis.hostname,
+            port: Number(redis.port || 6379),
+            username: redis.username ? decodeURIComponent(redis.username) : undefined,
+            password: redis.password ? decodeURIComponent(redis.password) : undefined,
+            db: redis.pathname.length > 1 ? Number(redis.pathname.slice(1)) : 0,
+            tls: redis.protocol === 'rediss:' ? {} : undefined,
+          },
+          prefix: `${config.redis.prefix}:bull`,
+        }),
+        queues,
+        ...(config.roles.has('worker') ? [DiscoveryModule] : []),
+      ],
+      providers: [JobQueue, ...(config.roles.has('worker') ? [JobWorker] : [])],
+      exports: [JobQueue, queues],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './app-config.js';
+export * from './duration.js';
+export * from './load-config.js';

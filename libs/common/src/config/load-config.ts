@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import {
+  APP_ROLES,
+  type AppConfig,
+  type AppRole,
+  IMAGE_PROVIDERS,
+  type ImageProviderName,
+  type NodeEnv,
+} from './app-config.js';
+import { parseDurationSeconds } from './duration.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates every variable once. Collects all problems before failing, so one boot
+ * names everything that is wrong; each message starts with the variable's name.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const notices: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+
+  const nodeEnv = (get('NODE_ENV') ?? 'development') as NodeEnv;
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    problems.push(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
+  }
+  const production = nodeEnv === 'production';
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const duration = (name: string, fallback: string): number => {
+    const raw = get(name) ?? fallback;
+    const seconds = parseDurationSeconds(raw);
+    if (seconds === null) {
+      problems.push(`${name} must be a duration in seconds or with a unit, like 900, 15m or 7d (got "${raw}")`);
+      return parseDurationSeconds(fallback)!;
+    }
+    return seconds;
+  };
+  const url = (name: string, fallback: string, protocols: string[]): string => {
+    const raw = get(name) ?? fallback;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+    } catch {
+      problems.push(`${name} must be a URL starting with ${protocols.join(' or ')}// (got "${raw}")`);
+    }
+    return raw.replace(/\/+$/, '');
+  };
+  const secret = (name: string, developmentValue: string, minLength: number): string => {
+    const raw = get(name);
+    if (raw === undefined) {
+      if (production) problems.push(`${name} is required in production`);
+      else notices.push(`${name} is not set: using a development value (never do this in production)`);
+      return developmentValue;
+    }
+    if (raw.length < minLength) problems.push(`${name} must be at least ${minLength} characters long`);
+    return raw;
+  };
+
+  const rolesRaw = get('APP_ROLES') ?? APP_ROLES.join(',');
+  const roles = new Set<AppRole>();
+  for (const role of rolesRaw.split(',').map((r) => r.trim()).filter(Boolean)) {
+    if ((APP_ROLES as readonly string[]).includes(role)) roles.add(role as AppRole);
+    else problems.push(`APP_ROLES has an unknown role "${role}" (allowed: ${APP_ROLES.join(', ')})`);
+  }
+  if (roles.size === 0 && !problems.some((p) => p.startsWith('APP_ROLES'))) {
+    problems.push('APP_ROLES must name at least one of api, worker, scheduler');
+  }
+
+  const port = integer('PORT', 3000, 1, 65535);
+  const jwtSecret = secret('JWT_SECRET', 'development-only-jwt-secret-change-me-0123456789', 32);
+  const sessionSecret = secret('SESSION_SECRET', 'development-only-session-secret-change-me-0123', 32);
+  const tokenEncryptionKey = parseEncryptionKey(get('TOKEN_ENCRYPTION_KEY'), production, problems, notices);
+
+  const blackboxKey = get('BLACKBOX_API_KEY');
+  const openaiKey = get('OPENAI_API_KEY');
+  const providerRaw = get('IMAGE_PROVIDER');
+  let provider: ImageProviderName = blackboxKey ? 'blackbox' : openaiKey ? 'openai' : 'local';
+  if (providerRaw !== undefined) {
+    if ((IMAGE_PROVIDERS as readonly string[]).includes(providerRaw)) provider = providerRaw as ImageProviderName;
+    else problems.push(`IMAGE_PROVIDER must be one of ${IMAGE_PROVIDERS.join(', ')} (got "${providerRaw}")`);
+  }
+  if (provider === 'blackbox' && !blackboxKey) problems.push('BLACKBOX_API_KEY is required when IMAGE_PROVIDER is blackbox');
+  if (provider === 'openai' && !openaiKey) problems.push('OPENAI_API_KEY is required when IMAGE_PROVIDER is openai');
+  if (providerRaw === undefined) {
+    notices.push(
+      provider === 'local'
+        ? 'IMAGE_PROVIDER is not set and no provider key is: using the local provider (deterministic pictures, no AI)'
+        : `IMAGE_PROVIDER is not set: using ${provider}, whose key is set`,
+    );
+  }
+
+  const smtpUrl = get('SMTP_URL');
+  if (smtpUrl !== undefined) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    port,
+    roles,
+    publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']),
+    mediaRoot: path.resolve(get('MEDIA_ROOT') ?? './media'),
+    logLevel: get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+    trustProxy: get('TRUST_PROXY') === 'true',
+    database: {
+      url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/image_automation', ['postgres:', 'postgresql:']),
+    },
+    redis: {
+      url: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      prefix: get('REDIS_PREFIX') ?? 'ia',
+    },
+    auth: {
+      jwtSecret,
+      accessTtlSeconds: duration('JWT_ACCESS_TTL', '15m'),
+      refreshTtlSeconds: duration('JWT_REFRESH_TTL', '7d'),
+      loginMaxFailures: integer('LOGIN_MAX_FAILURES', 10, 1, 10_000),
+      loginWindowSeconds: duration('LOGIN_WINDOW', '15m'),
+      avatarMaxBytes: integer('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    },
+    crypto: { tokenEncryptionKey },
+    session: { secret: sessionSecret },
+    media: {
+      urlTtlSeconds: duration('MEDIA_URL_TTL', '1h'),
+      // A key of its own, derived so that a leaked media signature says nothing about JWTs.
+      signingSecret: createHash('sha256').update(`media-url:${jwtSecret}`).digest('hex'),
+    },
+    images: {
+      provider,
+      blackbox: {
+        url: url('BLACKBOX_API_URL', 'https://api.blackbox.ai', ['http:', 'https:']),
+        apiKey: blackboxKey,
+        model: get('BLACKBOX_IMAGE_MODEL') ?? 'blackboxai/black-forest-labs/flux-pro',
+      },
+      openai: {
+        url: url('OPENAI_API_URL', 'https://api.openai.com/v1', ['http:', 'https:']),
+        apiKey: openaiKey,
+        model: get('OPENAI_IMAGE_MODEL') ?? 'dall-e-3',
+      },
+      automatic1111: { url: url('SD_API_URL', 'http://127.0.0.1:7860', ['http:', 'https:']) },
+    },
+    platforms: {
+      instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', ['http:', 'https:']),
+      facebookGraphUrl: url('FACEBOOK_GRAPH_URL', 'https://graph.facebook.com/v21.0', ['http:', 'https:']),
+      xApiUrl: url('X_API_URL', 'https://api.x.com', ['http:', 'https:']),
+      linkedinApiUrl: url('LINKEDIN_API_URL', 'https://api.linkedin.com', ['http:', 'https:']),
+      tiktokApiUrl: url('TIKTOK_API_URL', 'https://open.tiktokapis.com', ['http:', 'https:']),
+    },
+    mail: { smtpUrl, from: get('MAIL_FROM') ?? 'Image Automation <no-reply@localhost>' },
+    notices,
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseEncryptionKey(raw: string | undefined, production: boolean, problems: string[], notices: string[]): Buffer {
+  if (raw === undefined) {
+    if (production) problems.push('TOKEN_ENCRYPTION_KEY is required in production');
+    else notices.push('TOKEN_ENCRYPTION_KEY is not set: using a development key (never do this in production)');
+    return createHash('sha256').update('development-only-token-encryption-key').digest();
+  }
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) {
+    problems.push('TOKEN_ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
+  }
+  return key;
+}

@@ -1,0 +1,3 @@
+export * from './app-error.js';
+export * from './problem.js';
+export * from './validation.js';

@@ -1,0 +1,20 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * Runs `fn` in a transaction holding a transaction-scoped advisory lock, or skips it (returns
+ * `{ ran: false }`) when another process holds the lock: a scheduler tick on several replicas
+ * then runs once.
+ */
+export async function withTryAdvisoryLock<T>(
+  dataSource: DataSource,
+  key: number,
+  fn: (manager: EntityManager) => Promise<T>,
+): Promise<{ ran: true; result: T } | { ran: false }> {
+  return dataSource.transaction(async (manager) => {
+    const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [key])) as [
+      { locked: boolean },
+    ];
+    if (!locked) return { ran: false } as const;
+    return { ran: true, result: await fn(manager) } as const;
+  });
+}

@@ -1,0 +1,4 @@
+import { InitialAuth1795979329251 } from './1795979329251-InitialAuth.js';
+
+/** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
+export const MIGRATIONS = [InitialAuth1795979329251];
