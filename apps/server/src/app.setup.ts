@@ -36,5 +36,8 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
       .build(),
     { extraModels: [ProblemResponse] },
   );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/docs-json',
+    yamlDocumentUrl: 'api/docs-yaml',
+  });
 }

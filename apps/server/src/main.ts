@@ -23,12 +23,22 @@ async function bootstrap(): Promise<void> {
     });
     configureHttpApp(app, config);
     await app.listen(config.port);
-    announce(app.get(Logger), notices, `Serving roles ${roles} on ${config.publicBaseUrl} (API docs at /api/docs)`);
+    announce(
+      app.get(Logger),
+      notices,
+      `Serving roles ${roles} on ${config.publicBaseUrl} (API docs at /api/docs)`,
+    );
   } else {
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { bufferLogs: true });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+      bufferLogs: true,
+    });
     app.useLogger(app.get(Logger));
     app.enableShutdownHooks();
-    announce(app.get(Logger), notices, `Running roles ${roles} (no HTTP: the api role is not one of them)`);
+    announce(
+      app.get(Logger),
+      notices,
+      `Running roles ${roles} (no HTTP: the api role is not one of them)`,
+    );
   }
 }
 
@@ -42,9 +52,13 @@ bootstrap().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof PreflightError) {
     process.stderr.write(`Cannot start: ${error.message}\n`);
   } else if ((error as { code?: string }).code === 'EADDRINUSE') {
-    process.stderr.write(`Cannot start: port ${process.env.PORT ?? 3000} is already in use (PORT).\n`);
+    process.stderr.write(
+      `Cannot start: port ${process.env.PORT ?? 3000} is already in use (PORT).\n`,
+    );
   } else {
-    process.stderr.write(`Cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `Cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -11,9 +11,9 @@ export async function withTryAdvisoryLock<T>(
   fn: (manager: EntityManager) => Promise<T>,
 ): Promise<{ ran: true; result: T } | { ran: false }> {
   return dataSource.transaction(async (manager) => {
-    const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [key])) as [
-      { locked: boolean },
-    ];
+    const [{ locked }] = (await manager.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+      key,
+    ])) as [{ locked: boolean }];
     if (!locked) return { ran: false } as const;
     return { ran: true, result: await fn(manager) } as const;
   });

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, Patch, Post, Put, Req, UploadedFile, UseInterceptors } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Patch,
+  Post,
+  Put,
+  Req,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
   ApiBearerAuth,
@@ -64,7 +75,9 @@ export class AuthController {
   @Public()
   @Post('token/refresh')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Exchange a refresh token for a new pair; reusing a spent one revokes its session.' })
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new pair; reusing a spent one revokes its session.',
+  })
   @ApiOkResponse({ type: RefreshResponse })
   @ApiProblems(400, 401)
   refresh(@Body() dto: RefreshDto): Promise<RefreshResponse> {
@@ -74,10 +87,15 @@ export class AuthController {
   @Post('logout')
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'End the session of this refresh token (its access tokens stop working too).' })
+  @ApiOperation({
+    summary: 'End the session of this refresh token (its access tokens stop working too).',
+  })
   @ApiOkResponse({ type: MessageResponse })
   @ApiProblems(400, 401)
-  async logout(@CurrentUser() user: UserWithProfile, @Body() dto: LogoutDto): Promise<MessageResponse> {
+  async logout(
+    @CurrentUser() user: UserWithProfile,
+    @Body() dto: LogoutDto,
+  ): Promise<MessageResponse> {
     const field = dto.refresh_token !== undefined ? 'refresh_token' : 'refresh';
     await this.auth.logout(user.id, (dto.refresh_token ?? dto.refresh)!, field);
     return { message: 'Successfully logged out.' };
@@ -104,7 +122,9 @@ export class AuthController {
   @UseInterceptors(FileInterceptor('avatar'))
   @ApiBearerAuth()
   @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiOperation({ summary: 'Replace the profile (email required); an avatar is uploaded as multipart `avatar`.' })
+  @ApiOperation({
+    summary: 'Replace the profile (email required); an avatar is uploaded as multipart `avatar`.',
+  })
   @ApiOkResponse({ type: ProfileResponse })
   @ApiProblems(400, 401, 413, 415)
   put(
@@ -120,7 +140,9 @@ export class AuthController {
   @UseInterceptors(FileInterceptor('avatar'))
   @ApiBearerAuth()
   @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiOperation({ summary: 'Change some profile fields; an avatar is uploaded as multipart `avatar`.' })
+  @ApiOperation({
+    summary: 'Change some profile fields; an avatar is uploaded as multipart `avatar`.',
+  })
   @ApiOkResponse({ type: ProfileResponse })
   @ApiProblems(400, 401, 413, 415)
   patch(
@@ -137,12 +159,19 @@ export class AuthController {
   @ApiOperation({ summary: 'Change the password; every token issued before stops working.' })
   @ApiOkResponse({ type: MessageResponse })
   @ApiProblems(400, 401)
-  async changePassword(@CurrentUser() user: UserWithProfile, @Body() dto: ChangePasswordDto): Promise<MessageResponse> {
+  async changePassword(
+    @CurrentUser() user: UserWithProfile,
+    @Body() dto: ChangePasswordDto,
+  ): Promise<MessageResponse> {
     await this.auth.changePassword(user.id, dto);
     return { message: 'Password changed successfully. Sign in again with the new password.' };
   }
 
-  private async updateProfile(user: UserWithProfile, dto: PatchProfileDto, avatar?: Express.Multer.File) {
+  private async updateProfile(
+    user: UserWithProfile,
+    dto: PatchProfileDto,
+    avatar?: Express.Multer.File,
+  ) {
     const updated = await this.profiles.update(user, dto, avatar);
     return presentProfile(updated, (key) => this.signer.signOrNull(key));
   }

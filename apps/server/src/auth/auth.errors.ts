@@ -15,6 +15,10 @@ export class InvalidTokenError extends AppError {
 
 export class RefreshTokenReusedError extends AppError {
   constructor() {
-    super(401, 'token_reused', 'This refresh token was already used: the session it belonged to is now revoked.');
+    super(
+      401,
+      'token_reused',
+      'This refresh token was already used: the session it belonged to is now revoked.',
+    );
   }
 }

@@ -28,7 +28,12 @@ import { TokenPurgeJob } from './token-purge.job.js';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         // No `dest`: files stay in memory, bounded by fileSize, until sharp has checked them.
-        limits: { fileSize: config.auth.avatarMaxBytes, files: 1, fields: 30, fieldSize: 64 * 1024 },
+        limits: {
+          fileSize: config.auth.avatarMaxBytes,
+          files: 1,
+          fields: 30,
+          fieldSize: 64 * 1024,
+        },
       }),
     }),
   ],

@@ -3,7 +3,8 @@ import { IMAGE_STYLES, type Profile, type User } from '@app/database';
 
 export class ProfileFields {
   @ApiProperty({ example: '' }) bio: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Signed, expiring URL.' }) avatar: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Signed, expiring URL.' }) avatar:
+    string | null;
   @ApiProperty({ example: '' }) phone_number: string;
   @ApiProperty({ example: '' }) instagram_username: string;
   @ApiProperty({ example: '' }) facebook_page_id: string;
@@ -49,7 +50,8 @@ export class MessageResponse {
 
 export class RefreshResponse {
   @ApiProperty() access: string;
-  @ApiPropertyOptional({ description: 'The rotated refresh token; the one sent is now used up.' }) refresh: string;
+  @ApiPropertyOptional({ description: 'The rotated refresh token; the one sent is now used up.' })
+  refresh: string;
 }
 
 type AvatarUrl = (key: string | null) => string | null;
@@ -83,7 +85,10 @@ export function presentUser(user: User & { profile: Profile }, avatarUrl: Avatar
   };
 }
 
-export function presentProfile(user: User & { profile: Profile }, avatarUrl: AvatarUrl): ProfileResponse {
+export function presentProfile(
+  user: User & { profile: Profile },
+  avatarUrl: AvatarUrl,
+): ProfileResponse {
   return {
     username: user.username,
     email: user.email,

@@ -1,28 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type FieldErrors, FieldValidationError } from '@app/common';
-import { Profile, TokenFamily, User } from '@app/database';
+import { TokenFamily, User } from '@app/database';
 import { InvalidCredentialsError } from './auth.errors.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginThrottle } from './login-throttle.service.js';
 import { hashPassword, verifyAgainstNothing, verifyPassword } from './password-hasher.js';
+import { createUserWithProfile, emailTaken, type UserWithProfile } from './user-accounts.js';
 import { checkPassword } from './password-policy.js';
 import { type TokenPair, TokenService } from './token.service.js';
 
-export type UserWithProfile = User & { profile: Profile };
-
-export interface NewUser {
-  username: string;
-  email: string;
-  password: string;
-  firstName?: string;
-  lastName?: string;
-  isStaff?: boolean;
-  isSuperuser?: boolean;
-}
+export type { UserWithProfile };
 
 @Injectable()
 export class AuthService {
@@ -34,11 +25,12 @@ export class AuthService {
 
   async register(dto: RegisterDto): Promise<{ user: UserWithProfile; tokens: TokenPair }> {
     const errors: FieldErrors = {};
-    if (dto.password !== dto.password2) errors.password2 = ["The two password fields didn't match."];
+    if (dto.password !== dto.password2)
+      errors.password2 = ["The two password fields didn't match."];
     this.collectPasswordErrors(errors, 'password', dto.password, dto);
     if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
     return this.dataSource.transaction(async (manager) => {
-      const user = await this.createUser(manager, {
+      const user = await createUserWithProfile(manager, {
         username: dto.username,
         email: dto.email,
         password: dto.password,
@@ -49,45 +41,22 @@ export class AuthService {
     });
   }
 
-  /**
-   * Creates a user and their profile in the caller's transaction. Uniqueness is checked first for
-   * a clear message, and again by the case-insensitive unique indexes against a concurrent twin.
-   */
-  async createUser(manager: EntityManager, input: NewUser): Promise<UserWithProfile> {
-    const errors: FieldErrors = {};
-    if (await this.usernameTaken(manager, input.username)) errors.username = ['A user with that username already exists.'];
-    if (await this.emailTaken(manager, input.email)) errors.email = ['A user with that email already exists.'];
-    if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
-    const user = manager.create(User, {
-      username: input.username,
-      email: input.email,
-      password: await hashPassword(input.password),
-      firstName: input.firstName ?? '',
-      lastName: input.lastName ?? '',
-      isStaff: input.isStaff ?? false,
-      isSuperuser: input.isSuperuser ?? false,
-    });
-    try {
-      await manager.save(user);
-    } catch (error) {
-      throw uniqueViolationAsFieldError(error) ?? error;
-    }
-    const profile = await manager.save(manager.create(Profile, { userId: user.id }));
-    return Object.assign(user, { profile });
-  }
-
   async login(dto: LoginDto, ip: string): Promise<TokenPair> {
     const user = await this.dataSource
       .getRepository(User)
       .createQueryBuilder('user')
       .addSelect('user.password')
-      .where('lower(user.username) = lower(:login) OR lower(user.email) = lower(:login)', { login: dto.username })
+      .where('lower(user.username) = lower(:login) OR lower(user.email) = lower(:login)', {
+        login: dto.username,
+      })
       // A username that equals another account's email address signs in as the username.
       .orderBy('CASE WHEN lower(user.username) = lower(:login) THEN 0 ELSE 1 END')
       .getOne();
     const account = user ? `user:${user.id}` : dto.username;
     await this.throttle.assertAllowed(account, ip);
-    const valid = user ? await verifyPassword(user.password, dto.password) : (await verifyAgainstNothing(dto.password), false);
+    const valid = user
+      ? await verifyPassword(user.password, dto.password)
+      : (await verifyAgainstNothing(dto.password), false);
     if (!user || !valid || !user.isActive) {
       await this.throttle.recordFailure(account, ip);
       throw new InvalidCredentialsError();
@@ -103,7 +72,8 @@ export class AuthService {
 
   async logout(userId: number, refreshToken: string, field: string): Promise<void> {
     const revoked = await this.tokens.revokeSessionOf(refreshToken, userId);
-    if (!revoked) throw FieldValidationError.of(field, 'Token is invalid, expired or already revoked.');
+    if (!revoked)
+      throw FieldValidationError.of(field, 'Token is invalid, expired or already revoked.');
   }
 
   /** Every refresh and access token issued before the change dies with it. */
@@ -119,7 +89,8 @@ export class AuthService {
       if (!(await verifyPassword(user.password, dto.old_password))) {
         throw FieldValidationError.of('old_password', 'Your old password was entered incorrectly.');
       }
-      if (dto.new_password !== dto.new_password2) errors.new_password2 = ["The two password fields didn't match."];
+      if (dto.new_password !== dto.new_password2)
+        errors.new_password2 = ["The two password fields didn't match."];
       this.collectPasswordErrors(errors, 'new_password', dto.new_password, {
         username: user.username,
         email: user.email,
@@ -127,7 +98,11 @@ export class AuthService {
         last_name: user.lastName,
       });
       if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
-      await manager.update(User, { id: userId }, { password: await hashPassword(dto.new_password), passwordChangedAt: new Date() });
+      await manager.update(
+        User,
+        { id: userId },
+        { password: await hashPassword(dto.new_password), passwordChangedAt: new Date() },
+      );
       await this.tokens.revokeAllSessions(userId, 'password_change', manager);
     });
   }
@@ -141,38 +116,33 @@ export class AuthService {
       .getRepository(User)
       .createQueryBuilder('user')
       .innerJoinAndSelect('user.profile', 'profile')
-      .innerJoin(TokenFamily, 'family', 'family.id = :familyId AND family.user_id = user.id AND family.revoked_at IS NULL', {
-        familyId,
-      })
+      .innerJoin(
+        TokenFamily,
+        'family',
+        'family.id = :familyId AND family.user_id = user.id AND family.revoked_at IS NULL',
+        {
+          familyId,
+        },
+      )
       .where('user.id = :userId AND user.is_active', { userId })
       .getOne() as Promise<UserWithProfile | null>;
   }
 
-  private collectPasswordErrors(errors: FieldErrors, field: string, password: string, user: Parameters<typeof checkPassword>[1]) {
+  private collectPasswordErrors(
+    errors: FieldErrors,
+    field: string,
+    password: string,
+    user: Parameters<typeof checkPassword>[1],
+  ) {
     const problems = checkPassword(password, user);
     if (problems.length > 0) errors[field] = problems;
   }
 
-  private async usernameTaken(manager: EntityManager, username: string): Promise<boolean> {
-    return manager.getRepository(User).createQueryBuilder('user').where('lower(user.username) = lower(:username)', { username }).getExists();
+  isEmailTaken(
+    email: string,
+    exceptUserId: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean> {
+    return emailTaken(manager, email, exceptUserId);
   }
-
-  private async emailTaken(manager: EntityManager, email: string, exceptUserId?: number): Promise<boolean> {
-    const query = manager.getRepository(User).createQueryBuilder('user').where('lower(user.email) = lower(:email)', { email });
-    if (exceptUserId !== undefined) query.andWhere('user.id <> :exceptUserId', { exceptUserId });
-    return query.getExists();
-  }
-
-  isEmailTaken(email: string, exceptUserId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    return this.emailTaken(manager, email, exceptUserId);
-  }
-}
-
-/** A unique-index violation raced past the pre-check: answered like the pre-check would. */
-export function uniqueViolationAsFieldError(error: unknown): FieldValidationError | null {
-  if (!(error instanceof QueryFailedError) || (error.driverError as { code?: string }).code !== '23505') return null;
-  const constraint = (error.driverError as { constraint?: string }).constraint ?? '';
-  if (constraint.includes('username')) return FieldValidationError.of('username', 'A user with that username already exists.');
-  if (constraint.includes('email')) return FieldValidationError.of('email', 'A user with that email already exists.');
-  return null;
 }

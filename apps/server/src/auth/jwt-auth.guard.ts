@@ -12,16 +12,25 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     return isPublic ? true : super.canActivate(context);
   }
 
   override handleRequest<TUser>(error: unknown, user: TUser | false, info: unknown): TUser {
     if (error instanceof InvalidTokenError) throw error;
     if (error || !user) {
-      const reason = info instanceof Error && info.name === 'TokenExpiredError' ? 'The token has expired.' : undefined;
+      const reason =
+        info instanceof Error && info.name === 'TokenExpiredError'
+          ? 'The token has expired.'
+          : undefined;
       throw info instanceof Error && info.message === 'No auth token'
-        ? new InvalidTokenError('Authentication credentials were not provided.', 'not_authenticated')
+        ? new InvalidTokenError(
+            'Authentication credentials were not provided.',
+            'not_authenticated',
+          )
         : new InvalidTokenError(reason);
     }
     return user;

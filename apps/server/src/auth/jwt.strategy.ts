@@ -25,7 +25,11 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
   }
 
   async validate(claims: TokenClaims): Promise<UserWithProfile> {
-    if (claims.typ !== 'access' || !UUID.test(claims.fam ?? '') || !/^\d{1,10}$/.test(claims.sub ?? '')) {
+    if (
+      claims.typ !== 'access' ||
+      !UUID.test(claims.fam ?? '') ||
+      !/^\d{1,10}$/.test(claims.sub ?? '')
+    ) {
       throw new InvalidTokenError('The token is not a valid access token.');
     }
     const user = await this.auth.findAuthenticated(Number(claims.sub), claims.fam);

@@ -18,7 +18,9 @@ export class LoginThrottle {
   async assertAllowed(account: string, ip: string): Promise<void> {
     const keys = this.keys(account, ip);
     const counts = await this.redis.mget(...keys);
-    const blocked = keys.filter((_, index) => Number(counts[index] ?? 0) >= this.config.auth.loginMaxFailures);
+    const blocked = keys.filter(
+      (_, index) => Number(counts[index] ?? 0) >= this.config.auth.loginMaxFailures,
+    );
     if (blocked.length === 0) return;
     const ttls = await Promise.all(blocked.map((key) => this.redis.ttl(key)));
     const retryAfter = Math.max(1, ...ttls);

@@ -6,7 +6,8 @@ import { DataSource } from 'typeorm';
 import { FieldValidationError } from '@app/common';
 import { Profile, User } from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
-import { AuthService, uniqueViolationAsFieldError, type UserWithProfile } from './auth.service.js';
+import { AuthService } from './auth.service.js';
+import { uniqueViolationAsFieldError, type UserWithProfile } from './user-accounts.js';
 import type { PatchProfileDto } from './dto/profile.dto.js';
 
 const AVATAR_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif']);
@@ -28,7 +29,11 @@ export class ProfileService {
    * Applies the given fields (PUT has already required its own) in one transaction. A new avatar
    * is written before the rows change and the old file removed only after they have.
    */
-  async update(user: UserWithProfile, dto: PatchProfileDto, avatar?: AvatarUpload): Promise<UserWithProfile> {
+  async update(
+    user: UserWithProfile,
+    dto: PatchProfileDto,
+    avatar?: AvatarUpload,
+  ): Promise<UserWithProfile> {
     if (dto.username !== undefined && dto.username !== user.username) {
       throw FieldValidationError.of('username', 'username is read-only.');
     }
@@ -37,10 +42,17 @@ export class ProfileService {
     const replacesAvatar = newAvatarKey !== undefined || dto.avatar === null;
     try {
       await this.dataSource.transaction(async (manager) => {
-        if (dto.email !== undefined && (await this.auth.isEmailTaken(dto.email, user.id, manager))) {
+        if (
+          dto.email !== undefined &&
+          (await this.auth.isEmailTaken(dto.email, user.id, manager))
+        ) {
           throw FieldValidationError.of('email', 'A user with that email already exists.');
         }
-        const userChanges: Partial<User> = pickDefined({ email: dto.email, firstName: dto.first_name, lastName: dto.last_name });
+        const userChanges: Partial<User> = pickDefined({
+          email: dto.email,
+          firstName: dto.first_name,
+          lastName: dto.last_name,
+        });
         if (Object.keys(userChanges).length > 0) {
           await manager.update(User, { id: user.id }, userChanges).catch((error: unknown) => {
             throw uniqueViolationAsFieldError(error) ?? error;
@@ -58,7 +70,11 @@ export class ProfileService {
         });
         if (replacesAvatar) profileChanges.avatar = newAvatarKey ?? null;
         // Saved even when empty so updated_at records the request.
-        await manager.update(Profile, { userId: user.id }, { ...profileChanges, updatedAt: new Date() });
+        await manager.update(
+          Profile,
+          { userId: user.id },
+          { ...profileChanges, updatedAt: new Date() },
+        );
       });
     } catch (error) {
       if (newAvatarKey) await this.storage.delete(newAvatarKey);
@@ -71,7 +87,10 @@ export class ProfileService {
   reload(userId: number): Promise<UserWithProfile> {
     return this.dataSource
       .getRepository(User)
-      .findOneOrFail({ where: { id: userId }, relations: { profile: true } }) as Promise<UserWithProfile>;
+      .findOneOrFail({
+        where: { id: userId },
+        relations: { profile: true },
+      }) as Promise<UserWithProfile>;
   }
 
   private async storeAvatar(userId: number, upload: AvatarUpload): Promise<string> {
@@ -88,13 +107,16 @@ export class ProfileService {
 }
 
 function pickDefined<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
 /** Re-encoded, so what is stored is a clean image: no EXIF location, no polyglot payload. */
 async function reencodeAvatar(input: Buffer): Promise<{ bytes: Buffer; extension: string }> {
   const { format } = await sharp(input).metadata();
-  if (!format || !AVATAR_FORMATS.has(format)) throw new Error(`not an accepted image format: ${format}`);
+  if (!format || !AVATAR_FORMATS.has(format))
+    throw new Error(`not an accepted image format: ${format}`);
   const pipeline = sharp(input)
     .rotate()
     .resize(AVATAR_MAX_SIDE, AVATAR_MAX_SIDE, { fit: 'inside', withoutEnlargement: true });

@@ -26,7 +26,11 @@ export class TokenPurgeJob {
   async tick(now = new Date()): Promise<void> {
     const day = now.toISOString().slice(0, 10);
     await withTryAdvisoryLock(this.dataSource, PURGE_TICK_LOCK, () =>
-      this.queue.enqueue(JobName.PurgeExpiredTokens, { before: now.toISOString() }, { jobId: `purge-expired-tokens:${day}` }),
+      this.queue.enqueue(
+        JobName.PurgeExpiredTokens,
+        { before: now.toISOString() },
+        { jobId: `purge-expired-tokens:${day}` },
+      ),
     );
   }
 

@@ -38,7 +38,10 @@ export class TokenService {
   ) {}
 
   /** A new sign-in: a new family and its first pair. */
-  async startSession(userId: number, manager: EntityManager = this.dataSource.manager): Promise<TokenPair> {
+  async startSession(
+    userId: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<TokenPair> {
     const familyId = randomUUID();
     await manager.insert(TokenFamily, { id: familyId, userId, expiresAt: this.refreshExpiry() });
     return this.issuePair(manager, userId, familyId);
@@ -57,7 +60,8 @@ export class TokenService {
         .setLock('pessimistic_write', undefined, ['token'])
         .where('token.id = :id', { id: claims.jti })
         .getOne();
-      if (!row || row.family.revokedAt || row.expiresAt.getTime() <= Date.now()) return 'invalid' as const;
+      if (!row || row.family.revokedAt || row.expiresAt.getTime() <= Date.now())
+        return 'invalid' as const;
       if (row.usedAt) {
         await this.revokeFamilies(manager, { id: row.familyId }, 'reuse_detected');
         return 'reused' as const;
@@ -80,11 +84,19 @@ export class TokenService {
       return false;
     }
     if (Number(claims.sub) !== userId) return false;
-    const affected = await this.revokeFamilies(this.dataSource.manager, { id: claims.fam, userId }, 'logout');
+    const affected = await this.revokeFamilies(
+      this.dataSource.manager,
+      { id: claims.fam, userId },
+      'logout',
+    );
     return affected > 0;
   }
 
-  revokeAllSessions(userId: number, reason: RevocationReason, manager: EntityManager = this.dataSource.manager) {
+  revokeAllSessions(
+    userId: number,
+    reason: RevocationReason,
+    manager: EntityManager = this.dataSource.manager,
+  ) {
     return this.revokeFamilies(manager, { userId }, reason);
   }
 
@@ -92,11 +104,19 @@ export class TokenService {
   async verify(token: string, type: TokenType): Promise<TokenClaims> {
     let claims: TokenClaims;
     try {
-      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: [JWT_ALGORITHM], issuer: JWT_ISSUER });
+      claims = await this.jwt.verifyAsync<TokenClaims>(token, {
+        algorithms: [JWT_ALGORITHM],
+        issuer: JWT_ISSUER,
+      });
     } catch {
       throw new InvalidTokenError();
     }
-    if (claims.typ !== type || !UUID.test(claims.fam ?? '') || !UUID.test(claims.jti ?? '') || !/^\d+$/.test(claims.sub ?? '')) {
+    if (
+      claims.typ !== type ||
+      !UUID.test(claims.fam ?? '') ||
+      !UUID.test(claims.jti ?? '') ||
+      !/^\d+$/.test(claims.sub ?? '')
+    ) {
       throw new InvalidTokenError(`The token is not a valid ${type} token.`);
     }
     return claims;
@@ -104,7 +124,9 @@ export class TokenService {
 
   /** Deletes what can no longer be used: families whose refresh tokens have all expired. */
   async purgeExpired(before: Date): Promise<number> {
-    const result = await this.dataSource.manager.delete(TokenFamily, { expiresAt: LessThan(before) });
+    const result = await this.dataSource.manager.delete(TokenFamily, {
+      expiresAt: LessThan(before),
+    });
     return result.affected ?? 0;
   }
 
@@ -121,9 +143,18 @@ export class TokenService {
     return result.affected ?? 0;
   }
 
-  private async issuePair(manager: EntityManager, userId: number, familyId: string): Promise<TokenPair> {
+  private async issuePair(
+    manager: EntityManager,
+    userId: number,
+    familyId: string,
+  ): Promise<TokenPair> {
     const refreshId = randomUUID();
-    await manager.insert(RefreshToken, { id: refreshId, familyId, userId, expiresAt: this.refreshExpiry() });
+    await manager.insert(RefreshToken, {
+      id: refreshId,
+      familyId,
+      userId,
+      expiresAt: this.refreshExpiry(),
+    });
     const sign = (typ: TokenType, jti: string, expiresIn: number) =>
       this.jwt.signAsync({ typ, fam: familyId, jti } satisfies Omit<TokenClaims, 'sub'>, {
         subject: String(userId),

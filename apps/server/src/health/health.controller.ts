@@ -1,6 +1,10 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, type HealthCheckResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  type HealthCheckResult,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../http/public.decorator.js';
 import { RedisHealthIndicator } from './redis.health.js';
@@ -24,10 +28,19 @@ export class HealthController {
   /** Kept in terminus's own shape (not problem+json): load balancers and monitors read it. */
   @Public()
   @Get()
-  @ApiOkResponse({ description: 'PostgreSQL and Redis answer.', schema: { example: HEALTH_EXAMPLE } })
+  @ApiOkResponse({
+    description: 'PostgreSQL and Redis answer.',
+    schema: { example: HEALTH_EXAMPLE },
+  })
   @ApiServiceUnavailableResponse({
     description: 'One of them does not; it is marked down.',
-    schema: { example: { ...HEALTH_EXAMPLE, status: 'error', details: { database: { status: 'up' }, redis: { status: 'down', message: 'timeout' } } } },
+    schema: {
+      example: {
+        ...HEALTH_EXAMPLE,
+        status: 'error',
+        details: { database: { status: 'up' }, redis: { status: 'down', message: 'timeout' } },
+      },
+    },
   })
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
     try {

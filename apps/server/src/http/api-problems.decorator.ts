@@ -9,7 +9,8 @@ export class ProblemResponse {
   @ApiProperty({ example: 'Bad Request' }) title: string;
   @ApiProperty({ example: 400 }) status: number;
   @ApiProperty({ example: 'The request has invalid fields.' }) detail: string;
-  @ApiProperty({ example: 'validation_error', description: 'Stable machine-readable name.' }) code: string;
+  @ApiProperty({ example: 'validation_error', description: 'Stable machine-readable name.' })
+  code: string;
   @ApiPropertyOptional({ example: '/api/auth/register/' }) instance?: string;
   @ApiPropertyOptional({
     description: 'Validation only: messages per field.',
@@ -38,7 +39,9 @@ export function ApiProblems(...statuses: number[]) {
       ApiResponse({
         status,
         description: DESCRIPTIONS[status] ?? STATUS_CODES[status],
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/ProblemResponse' } } },
+        content: {
+          [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/ProblemResponse' } },
+        },
       }),
     ),
   );

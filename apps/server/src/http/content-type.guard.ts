@@ -12,7 +12,8 @@ export class ContentTypeGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
     const hasBody =
-      request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+      request.headers['transfer-encoding'] !== undefined ||
+      Number(request.headers['content-length'] ?? 0) > 0;
     if (!hasBody) return true;
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type === 'application/json' || type.endsWith('+json')) return true;
@@ -22,6 +23,10 @@ export class ContentTypeGuard implements CanActivate {
     ]);
     if (multipart && type === 'multipart/form-data') return true;
     const accepted = multipart ? 'application/json or multipart/form-data' : 'application/json';
-    throw new AppError(415, 'unsupported_media_type', `Unsupported media type "${type || 'none'}": send ${accepted}.`);
+    throw new AppError(
+      415,
+      'unsupported_media_type',
+      `Unsupported media type "${type || 'none'}": send ${accepted}.`,
+    );
   }
 }

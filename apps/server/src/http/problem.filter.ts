@@ -1,4 +1,10 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, buildProblem, PROBLEM_CONTENT_TYPE, type ProblemDocument } from '@app/common';
 
@@ -25,17 +31,27 @@ export class ProblemFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const request = http.getRequest<Request>();
     const { problem, headers } = this.toProblem(exception, request);
-    if (problem.status >= 500) this.logger.error(exception instanceof Error ? exception.stack : exception);
+    if (problem.status >= 500)
+      this.logger.error(exception instanceof Error ? exception.stack : exception);
     if (response.headersSent) return;
     for (const [name, value] of Object.entries(headers ?? {})) response.setHeader(name, value);
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 
-  private toProblem(exception: unknown, request: Request): { problem: ProblemDocument; headers?: Record<string, string> } {
+  private toProblem(
+    exception: unknown,
+    request: Request,
+  ): { problem: ProblemDocument; headers?: Record<string, string> } {
     const instance = request.originalUrl?.split('?')[0];
     if (exception instanceof AppError) {
       return {
-        problem: buildProblem(exception.status, exception.code, exception.message, exception.errors, instance),
+        problem: buildProblem(
+          exception.status,
+          exception.code,
+          exception.message,
+          exception.errors,
+          instance,
+        ),
         headers: exception.headers,
       };
     }
@@ -46,11 +62,30 @@ export class ProblemFilter implements ExceptionFilter {
         typeof body === 'string'
           ? body
           : Array.isArray((body as { message?: unknown }).message)
-            ? ((body as { message: string[] }).message.join('; '))
+            ? (body as { message: string[] }).message.join('; ')
             : String((body as { message?: unknown }).message ?? exception.message);
-      const detail = status === 404 && message.startsWith('Cannot ') ? `No route for ${request.method} ${instance}.` : message;
-      return { problem: buildProblem(status, CODE_BY_STATUS[status] ?? 'error', detail, undefined, instance) };
+      const detail =
+        status === 404 && message.startsWith('Cannot ')
+          ? `No route for ${request.method} ${instance}.`
+          : message;
+      return {
+        problem: buildProblem(
+          status,
+          CODE_BY_STATUS[status] ?? 'error',
+          detail,
+          undefined,
+          instance,
+        ),
+      };
     }
-    return { problem: buildProblem(500, 'internal_error', 'An unexpected error occurred.', undefined, instance) };
+    return {
+      problem: buildProblem(
+        500,
+        'internal_error',
+        'An unexpected error occurred.',
+        undefined,
+        instance,
+      ),
+    };
   }
 }

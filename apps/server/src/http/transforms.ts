@@ -13,4 +13,6 @@ export const ToBoolean = () =>
 
 /** Integers also given as numeric strings (`"1024"`), as the original accepted; anything else stays and fails @IsInt. */
 export const ToInteger = () =>
-  Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value));
+  Transform(({ value }) =>
+    typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value,
+  );

@@ -16,7 +16,11 @@ export interface EnqueueOptions {
 export class JobQueue {
   constructor(private readonly moduleRef: ModuleRef) {}
 
-  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions): Promise<string> {
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions,
+  ): Promise<string> {
     const queue = this.queueFor(name);
     const jobOptions: JobOptions = {
       jobId: options.jobId,

@@ -12,7 +12,10 @@ export const REDIS = Symbol('REDIS');
       provide: REDIS,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        new Redis(config.redis.url, { keyPrefix: `${config.redis.prefix}:`, maxRetriesPerRequest: 2 }),
+        new Redis(config.redis.url, {
+          keyPrefix: `${config.redis.prefix}:`,
+          maxRetriesPerRequest: 2,
+        }),
     },
   ],
   exports: [REDIS],

@@ -50,7 +50,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const raw = get(name) ?? fallback;
     const seconds = parseDurationSeconds(raw);
     if (seconds === null) {
-      problems.push(`${name} must be a duration in seconds or with a unit, like 900, 15m or 7d (got "${raw}")`);
+      problems.push(
+        `${name} must be a duration in seconds or with a unit, like 900, 15m or 7d (got "${raw}")`,
+      );
       return parseDurationSeconds(fallback)!;
     }
     return seconds;
@@ -61,7 +63,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       const parsed = new URL(raw);
       if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
     } catch {
-      problems.push(`${name} must be a URL starting with ${protocols.join(' or ')}// (got "${raw}")`);
+      problems.push(
+        `${name} must be a URL starting with ${protocols.join(' or ')}// (got "${raw}")`,
+      );
     }
     return raw.replace(/\/+$/, '');
   };
@@ -69,18 +73,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const raw = get(name);
     if (raw === undefined) {
       if (production) problems.push(`${name} is required in production`);
-      else notices.push(`${name} is not set: using a development value (never do this in production)`);
+      else
+        notices.push(`${name} is not set: using a development value (never do this in production)`);
       return developmentValue;
     }
-    if (raw.length < minLength) problems.push(`${name} must be at least ${minLength} characters long`);
+    if (raw.length < minLength)
+      problems.push(`${name} must be at least ${minLength} characters long`);
     return raw;
   };
 
   const rolesRaw = get('APP_ROLES') ?? APP_ROLES.join(',');
   const roles = new Set<AppRole>();
-  for (const role of rolesRaw.split(',').map((r) => r.trim()).filter(Boolean)) {
+  for (const role of rolesRaw
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean)) {
     if ((APP_ROLES as readonly string[]).includes(role)) roles.add(role as AppRole);
-    else problems.push(`APP_ROLES has an unknown role "${role}" (allowed: ${APP_ROLES.join(', ')})`);
+    else
+      problems.push(`APP_ROLES has an unknown role "${role}" (allowed: ${APP_ROLES.join(', ')})`);
   }
   if (roles.size === 0 && !problems.some((p) => p.startsWith('APP_ROLES'))) {
     problems.push('APP_ROLES must name at least one of api, worker, scheduler');
@@ -88,19 +98,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const port = integer('PORT', 3000, 1, 65535);
   const jwtSecret = secret('JWT_SECRET', 'development-only-jwt-secret-change-me-0123456789', 32);
-  const sessionSecret = secret('SESSION_SECRET', 'development-only-session-secret-change-me-0123', 32);
-  const tokenEncryptionKey = parseEncryptionKey(get('TOKEN_ENCRYPTION_KEY'), production, problems, notices);
+  const sessionSecret = secret(
+    'SESSION_SECRET',
+    'development-only-session-secret-change-me-0123',
+    32,
+  );
+  const tokenEncryptionKey = parseEncryptionKey(
+    get('TOKEN_ENCRYPTION_KEY'),
+    production,
+    problems,
+    notices,
+  );
 
   const blackboxKey = get('BLACKBOX_API_KEY');
   const openaiKey = get('OPENAI_API_KEY');
   const providerRaw = get('IMAGE_PROVIDER');
   let provider: ImageProviderName = blackboxKey ? 'blackbox' : openaiKey ? 'openai' : 'local';
   if (providerRaw !== undefined) {
-    if ((IMAGE_PROVIDERS as readonly string[]).includes(providerRaw)) provider = providerRaw as ImageProviderName;
-    else problems.push(`IMAGE_PROVIDER must be one of ${IMAGE_PROVIDERS.join(', ')} (got "${providerRaw}")`);
+    if ((IMAGE_PROVIDERS as readonly string[]).includes(providerRaw))
+      provider = providerRaw as ImageProviderName;
+    else
+      problems.push(
+        `IMAGE_PROVIDER must be one of ${IMAGE_PROVIDERS.join(', ')} (got "${providerRaw}")`,
+      );
   }
-  if (provider === 'blackbox' && !blackboxKey) problems.push('BLACKBOX_API_KEY is required when IMAGE_PROVIDER is blackbox');
-  if (provider === 'openai' && !openaiKey) problems.push('OPENAI_API_KEY is required when IMAGE_PROVIDER is openai');
+  if (provider === 'blackbox' && !blackboxKey)
+    problems.push('BLACKBOX_API_KEY is required when IMAGE_PROVIDER is blackbox');
+  if (provider === 'openai' && !openaiKey)
+    problems.push('OPENAI_API_KEY is required when IMAGE_PROVIDER is openai');
   if (providerRaw === undefined) {
     notices.push(
       provider === 'local'
@@ -121,7 +146,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info'),
     trustProxy: get('TRUST_PROXY') === 'true',
     database: {
-      url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/image_automation', ['postgres:', 'postgresql:']),
+      url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/image_automation', [
+        'postgres:',
+        'postgresql:',
+      ]),
     },
     redis: {
       url: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -157,8 +185,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       automatic1111: { url: url('SD_API_URL', 'http://127.0.0.1:7860', ['http:', 'https:']) },
     },
     platforms: {
-      instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', ['http:', 'https:']),
-      facebookGraphUrl: url('FACEBOOK_GRAPH_URL', 'https://graph.facebook.com/v21.0', ['http:', 'https:']),
+      instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', [
+        'http:',
+        'https:',
+      ]),
+      facebookGraphUrl: url('FACEBOOK_GRAPH_URL', 'https://graph.facebook.com/v21.0', [
+        'http:',
+        'https:',
+      ]),
       xApiUrl: url('X_API_URL', 'https://api.x.com', ['http:', 'https:']),
       linkedinApiUrl: url('LINKEDIN_API_URL', 'https://api.linkedin.com', ['http:', 'https:']),
       tiktokApiUrl: url('TIKTOK_API_URL', 'https://open.tiktokapis.com', ['http:', 'https:']),
@@ -171,10 +205,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
   return config;
 }
 
-function parseEncryptionKey(raw: string | undefined, production: boolean, problems: string[], notices: string[]): Buffer {
+function parseEncryptionKey(
+  raw: string | undefined,
+  production: boolean,
+  problems: string[],
+  notices: string[],
+): Buffer {
   if (raw === undefined) {
     if (production) problems.push('TOKEN_ENCRYPTION_KEY is required in production');
-    else notices.push('TOKEN_ENCRYPTION_KEY is not set: using a development key (never do this in production)');
+    else
+      notices.push(
+        'TOKEN_ENCRYPTION_KEY is not set: using a development key (never do this in production)',
+      );
     return createHash('sha256').update('development-only-token-encryption-key').digest();
   }
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');

@@ -1,4 +1,8 @@
-import { ValidatorConstraint, type ValidatorConstraintInterface, type ValidationArguments } from 'class-validator';
+import {
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+  type ValidationArguments,
+} from 'class-validator';
 import { IANAZone } from 'luxon';
 
 @ValidatorConstraint({ name: 'isTimeZone' })

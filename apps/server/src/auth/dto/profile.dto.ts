@@ -1,12 +1,24 @@
 import { ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Equals, IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, Validate } from 'class-validator';
+import {
+  Equals,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Validate,
+} from 'class-validator';
 import { IMAGE_STYLES, type ImageStyle } from '@app/database';
 import { ToBoolean } from '../../http/transforms.js';
 import { IsTimeZone } from './is-time-zone.validator.js';
 
 /** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
 export class PutProfileDto {
-  @ApiPropertyOptional({ readOnly: true, description: 'Read-only: sending another value is refused.' })
+  @ApiPropertyOptional({
+    readOnly: true,
+    description: 'Read-only: sending another value is refused.',
+  })
   @IsOptional()
   @IsString()
   username?: string;
@@ -64,7 +76,9 @@ export class PutProfileDto {
   @IsIn(IMAGE_STYLES)
   default_image_style?: ImageStyle;
 
-  @ApiPropertyOptional({ description: 'When true, a freshly generated image is validated on its own.' })
+  @ApiPropertyOptional({
+    description: 'When true, a freshly generated image is validated on its own.',
+  })
   @IsOptional()
   @ToBoolean()
   @IsBoolean()
@@ -80,10 +94,13 @@ export class PutProfileDto {
     type: 'string',
     format: 'binary',
     nullable: true,
-    description: 'multipart/form-data only: a JPEG, PNG, WebP or GIF image. JSON `null` removes the avatar.',
+    description:
+      'multipart/form-data only: a JPEG, PNG, WebP or GIF image. JSON `null` removes the avatar.',
   })
   @IsOptional()
-  @Equals(null, { message: 'avatar must be uploaded as a file (multipart/form-data), or null to remove it' })
+  @Equals(null, {
+    message: 'avatar must be uploaded as a file (multipart/form-data), or null to remove it',
+  })
   avatar?: null;
 }
 

@@ -4,11 +4,17 @@ import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'cl
 export const USERNAME_PATTERN = /^[\w.@+-]+$/;
 
 export class RegisterDto {
-  @ApiProperty({ example: 'alice', maxLength: 150, description: 'Letters, digits and @.+-_ only; unique whatever the case.' })
+  @ApiProperty({
+    example: 'alice',
+    maxLength: 150,
+    description: 'Letters, digits and @.+-_ only; unique whatever the case.',
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(150)
-  @Matches(USERNAME_PATTERN, { message: 'username may contain only letters, digits and @/./+/-/_ characters' })
+  @Matches(USERNAME_PATTERN, {
+    message: 'username may contain only letters, digits and @/./+/-/_ characters',
+  })
   username: string;
 
   @ApiProperty({ example: 'alice@example.com', maxLength: 254 })
@@ -17,7 +23,10 @@ export class RegisterDto {
   @IsEmail({}, { message: 'email must be a valid email address' })
   email: string;
 
-  @ApiProperty({ example: 'Blue-Harbour-Lantern-42', description: "Checked like Django's four validators." })
+  @ApiProperty({
+    example: 'Blue-Harbour-Lantern-42',
+    description: "Checked like Django's four validators.",
+  })
   @IsString()
   @MaxLength(256)
   password: string;

@@ -1,0 +1,155 @@
+import 'reflect-metadata';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { AppError, ConfigError, FieldValidationError, loadConfig } from '@app/common';
+import { dataSourceOptions } from '@app/database';
+import { USERNAME_PATTERN } from './auth/dto/register.dto.js';
+import { checkPassword } from './auth/password-policy.js';
+import { createUserWithProfile } from './auth/user-accounts.js';
+import { revertLastMigration, runMigrations } from './boot/migrate.js';
+import { preflight, PreflightError } from './boot/preflight.js';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  createsuperuser [--username U] [--email E] [--password P]
+      Creates a staff superuser (AdminJS sign-in). Prompts for what is missing when run in a
+      terminal; without a terminal every option is required. Django's password rules apply.
+  migrate            Applies pending migrations.
+  migrate:revert     Reverts the last applied migration.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig();
+  await preflight(config);
+  switch (command) {
+    case 'migrate': {
+      const ran = await runMigrations(config.database.url);
+      process.stdout.write(
+        ran.length ? `Applied: ${ran.join(', ')}\n` : 'No pending migrations.\n',
+      );
+      return 0;
+    }
+    case 'migrate:revert':
+      await revertLastMigration(config.database.url);
+      process.stdout.write('Reverted the last migration.\n');
+      return 0;
+    case 'createsuperuser':
+      await runMigrations(config.database.url);
+      return createSuperuser(config.database.url, rest);
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function createSuperuser(databaseUrl: string, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      username: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+    },
+    strict: true,
+  });
+  const input = await completeInteractively(values);
+  const errors: Record<string, string[]> = {};
+  if (!USERNAME_PATTERN.test(input.username) || input.username.length > 150) {
+    errors.username = ['Letters, digits and @/./+/-/_ only, at most 150 characters.'];
+  }
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email) || input.email.length > 254)
+    errors.email = ['Enter a valid email address.'];
+  const passwordProblems = checkPassword(input.password, {
+    username: input.username,
+    email: input.email,
+  });
+  if (passwordProblems.length) errors.password = passwordProblems;
+  if (Object.keys(errors).length) throw new FieldValidationError(errors);
+
+  const dataSource = await new DataSource(dataSourceOptions(databaseUrl)).initialize();
+  try {
+    await dataSource.transaction((manager) =>
+      createUserWithProfile(manager, { ...input, isStaff: true, isSuperuser: true }),
+    );
+  } finally {
+    await dataSource.destroy();
+  }
+  process.stdout.write(`Superuser "${input.username}" created.\n`);
+  return 0;
+}
+
+async function completeInteractively(values: {
+  username?: string;
+  email?: string;
+  password?: string;
+}) {
+  const missing = (['username', 'email', 'password'] as const).filter((name) => !values[name]);
+  if (missing.length === 0) return values as Required<typeof values>;
+  if (!process.stdin.isTTY) {
+    throw new FieldValidationError(
+      Object.fromEntries(
+        missing.map((name) => [name, [`--${name} is required when not run in a terminal.`]]),
+      ),
+    );
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const username = values.username || (await prompt.question('Username: ')).trim();
+    const email = values.email || (await prompt.question('Email address: ')).trim();
+    let password = values.password;
+    if (!password) {
+      password = await askHidden(prompt, 'Password: ');
+      if ((await askHidden(prompt, 'Password (again): ')) !== password) {
+        throw FieldValidationError.of('password', "The two passwords didn't match.");
+      }
+    }
+    return { username, email, password };
+  } finally {
+    prompt.close();
+  }
+}
+
+/** Reads a line without echoing it: the typed characters are not written back. */
+async function askHidden(
+  prompt: ReturnType<typeof createInterface>,
+  question: string,
+): Promise<string> {
+  const output = process.stdout;
+  const write = output.write.bind(output);
+  process.stdout.write(question);
+  (output as { write: unknown }).write = () => true;
+  try {
+    return await prompt.question('');
+  } finally {
+    (output as { write: unknown }).write = write;
+    write('\n');
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    if (error instanceof FieldValidationError) {
+      for (const [field, messages] of Object.entries(error.errors ?? {})) {
+        process.stderr.write(`Error: ${field}: ${messages.join(' ')}\n`);
+      }
+    } else if (
+      error instanceof ConfigError ||
+      error instanceof PreflightError ||
+      error instanceof AppError
+    ) {
+      process.stderr.write(`Error: ${error.message}\n`);
+    } else {
+      process.stderr.write(
+        `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+    process.exit(1);
+  });

@@ -1,0 +1,40 @@
+import { Test } from '@nestjs/testing';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { type AppConfig, loadConfig } from '@app/common';
+import { AppModule } from '../../apps/server/src/app.module.js';
+import { configureHttpApp } from '../../apps/server/src/app.setup.js';
+import { testEnv } from './test-env.js';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  dataSource: DataSource;
+  /** supertest bound to the running app. */
+  http: () => ReturnType<typeof request>;
+  close(): Promise<void>;
+}
+
+/** The real app (same modules and HTTP setup as main.ts) on the test database and Redis. */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig(testEnv(env));
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: false,
+  });
+  configureHttpApp(app, config);
+  await app.init();
+  const server = app.getHttpServer();
+  return {
+    app,
+    config,
+    dataSource: app.get<DataSource>(getDataSourceToken()),
+    http: () => request(server),
+    close: () => app.close(),
+  };
+}
