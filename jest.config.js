@@ -28,6 +28,7 @@ export default {
     '<rootDir>/test/**/*.e2e-spec.ts',
   ],
   globalSetup: '<rootDir>/test/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/global-teardown.mjs',
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -85,12 +85,10 @@ export class ProfileService {
   }
 
   reload(userId: number): Promise<UserWithProfile> {
-    return this.dataSource
-      .getRepository(User)
-      .findOneOrFail({
-        where: { id: userId },
-        relations: { profile: true },
-      }) as Promise<UserWithProfile>;
+    return this.dataSource.getRepository(User).findOneOrFail({
+      where: { id: userId },
+      relations: { profile: true },
+    }) as Promise<UserWithProfile>;
   }
 
   private async storeAvatar(userId: number, upload: AvatarUpload): Promise<string> {

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestApp, type TestApp } from './support/test-app.js';
+import { expectProblem } from './support/problem.js';
+
+describe('HTTP surface', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.close());
+
+  describe('GET /api/health', () => {
+    it('answers 200 when PostgreSQL and Redis answer', async () => {
+      const response = await app.http().get('/api/health').expect(200);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      expect(response.body).toMatchObject({
+        status: 'ok',
+        details: { database: { status: 'up' }, redis: { status: 'up' } },
+      });
+    });
+
+    it('needs no token', async () => {
+      await app.http().get('/api/health/').set('Authorization', 'Bearer nonsense').expect(200);
+    });
+  });
+
+  describe('routing errors', () => {
+    it('answers an unknown route with a 404 problem', async () => {
+      const response = await app.http().get('/api/nothing-here/');
+      expectProblem(response, 404);
+      expect(response.body.detail).toContain('/api/nothing-here/');
+    });
+
+    it('answers an unknown route under /api/auth/ with a 404 problem, token or not', async () => {
+      expectProblem(await app.http().get('/api/auth/unknown/'), 404);
+      expectProblem(
+        await app.http().post('/api/auth/unknown/').send({ username: 'x' }),
+        404,
+      );
+    });
+
+    it.each([
+      ['DELETE', '/api/auth/profile/'],
+      ['GET', '/api/auth/login/'],
+      ['PUT', '/api/auth/register/'],
+      ['POST', '/api/health'],
+    ])('answers %s %s (a wrong method) with a 404 or 405 problem', async (method, path) => {
+      const response = await app
+        .http()
+        [method.toLowerCase() as 'get' | 'put' | 'post' | 'delete'](path);
+      expect([404, 405]).toContain(response.status);
+      expectProblem(response, response.status);
+    });
+  });
+
+  describe('OpenAPI', () => {
+    type Operation = {
+      responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+      security?: Record<string, string[]>[];
+    };
+    let document: {
+      openapi: string;
+      paths: Record<string, Record<string, Operation>>;
+      components: {
+        schemas: Record<string, { properties?: Record<string, unknown> }>;
+        securitySchemes: Record<string, { type: string; scheme?: string }>;
+      };
+    };
+
+    beforeAll(async () => {
+      const response = await app.http().get('/api/docs-json').expect(200);
+      expect(response.headers['content-type']).toMatch(/^application\/json/);
+      document = response.body;
+    });
+
+    function operation(method: string, path: string): Operation {
+      const withoutSlash = path.replace(/\/$/, '');
+      const item = document.paths[withoutSlash] ?? document.paths[`${withoutSlash}/`];
+      expect(item).toBeDefined();
+      expect(item[method]).toBeDefined();
+      return item[method];
+    }
+
+    it('is an OpenAPI 3 document', () => {
+      expect(document.openapi).toMatch(/^3\./);
+    });
+
+    it.each([
+      ['post', '/api/auth/register/', [400]],
+      ['post', '/api/auth/login/', [400, 401, 429]],
+      ['post', '/api/auth/token/refresh/', [400, 401]],
+      ['post', '/api/auth/logout/', [400, 401]],
+      ['get', '/api/auth/me/', [401]],
+      ['get', '/api/auth/profile/', [401]],
+      ['put', '/api/auth/profile/', [400, 401, 413]],
+      ['patch', '/api/auth/profile/', [400, 401, 413]],
+      ['post', '/api/auth/change-password/', [400, 401]],
+    ])('documents %s %s with its problem responses %j', (method, path, statuses) => {
+      const op = operation(method, path);
+      for (const status of statuses) {
+        const response = op.responses[String(status)];
+        expect(response).toBeDefined();
+        expect(response.content?.['application/problem+json']?.schema?.$ref).toBe(
+          '#/components/schemas/ProblemResponse',
+        );
+      }
+    });
+
+    it('documents /api/health with its 200 and 503 answers', () => {
+      const op = operation('get', '/api/health');
+      expect(op.responses['200']).toBeDefined();
+      expect(op.responses['503']).toBeDefined();
+    });
+
+    it('has a bearer security scheme, required by the endpoints that need a token only', () => {
+      const schemes = Object.entries(document.components.securitySchemes);
+      const bearer = schemes.find(([, scheme]) => scheme.type === 'http' && scheme.scheme === 'bearer');
+      expect(bearer).toBeDefined();
+      const name = bearer![0];
+      for (const [method, path] of [
+        ['get', '/api/auth/me/'],
+        ['get', '/api/auth/profile/'],
+        ['put', '/api/auth/profile/'],
+        ['patch', '/api/auth/profile/'],
+        ['post', '/api/auth/logout/'],
+        ['post', '/api/auth/change-password/'],
+      ]) {
+        expect(operation(method, path).security).toEqual(
+          expect.arrayContaining([expect.objectContaining({ [name]: [] })]),
+        );
+      }
+      for (const [method, path] of [
+        ['post', '/api/auth/register/'],
+        ['post', '/api/auth/login/'],
+        ['post', '/api/auth/token/refresh/'],
+      ]) {
+        expect(operation(method, path).security ?? []).toEqual([]);
+      }
+    });
+
+    it('defines the ProblemResponse schema', () => {
+      const schema = document.components.schemas.ProblemResponse;
+      expect(schema).toBeDefined();
+      expect(Object.keys(schema.properties ?? {})).toEqual(
+        expect.arrayContaining(['type', 'title', 'status', 'detail', 'errors']),
+      );
+    });
+
+    it('serves the Swagger UI at /api/docs', async () => {
+      const response = await app.http().get('/api/docs').redirects(1).expect(200);
+      expect(response.headers['content-type']).toMatch(/^text\/html/);
+      expect(response.text).toContain('swagger-ui');
+    });
+  });
+});
+
+describe('GET /api/health with Redis down', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Nothing listens on this port: Redis is unreachable for this app.
+    app = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:6390' });
+  });
+  afterAll(() => app.close());
+
+  it('answers 503 with redis down and the database up', async () => {
+    const response = await app.http().get('/api/health').expect(503);
+    expect(response.body).toMatchObject({
+      status: 'error',
+      details: { database: { status: 'up' }, redis: { status: 'down' } },
+    });
+  });
+});
