@@ -31,26 +31,25 @@ describe('HTTP surface', () => {
       expect(response.body.detail).toContain('/api/nothing-here/');
     });
 
-    it('answers an unknown route under /api/auth/ with a 404 problem, token or not', async () => {
+    it('answers an unknown route under /api/auth/ with a 404 problem, not a 401', async () => {
       expectProblem(await app.http().get('/api/auth/unknown/'), 404);
-      expectProblem(
-        await app.http().post('/api/auth/unknown/').send({ username: 'x' }),
-        404,
-      );
+      expectProblem(await app.http().post('/api/auth/unknown/').send({ username: 'x' }), 404);
     });
 
     it.each([
-      ['DELETE', '/api/auth/profile/'],
-      ['GET', '/api/auth/login/'],
-      ['PUT', '/api/auth/register/'],
-      ['POST', '/api/health'],
-    ])('answers %s %s (a wrong method) with a 404 or 405 problem', async (method, path) => {
-      const response = await app
-        .http()
-        [method.toLowerCase() as 'get' | 'put' | 'post' | 'delete'](path);
-      expect([404, 405]).toContain(response.status);
-      expectProblem(response, response.status);
-    });
+      ['delete', '/api/auth/profile/'],
+      ['get', '/api/auth/login/'],
+      ['put', '/api/auth/register/'],
+      ['post', '/api/health'],
+    ] as const)(
+      'answers %s %s (a wrong method) with a 404 or 405 problem',
+      async (method, path) => {
+        const agent = app.http();
+        const response = await agent[method](path);
+        expect([404, 405]).toContain(response.status);
+        expectProblem(response, response.status);
+      },
+    );
   });
 
   describe('OpenAPI', () => {
@@ -109,12 +108,32 @@ describe('HTTP surface', () => {
     it('documents /api/health with its 200 and 503 answers', () => {
       const op = operation('get', '/api/health');
       expect(op.responses['200']).toBeDefined();
-      expect(op.responses['503']).toBeDefined();
+      expect(op.responses['503'].content?.['application/problem+json']).toBeDefined();
+    });
+
+    it('documents that PUT profile/ requires email and PATCH does not', () => {
+      const schemaOf = (method: string) => {
+        const body = (
+          operation(method, '/api/auth/profile/') as unknown as {
+            requestBody: { content: Record<string, { schema: { $ref: string } }> };
+          }
+        ).requestBody;
+        expect(Object.keys(body.content).sort()).toEqual([
+          'application/json',
+          'multipart/form-data',
+        ]);
+        const name = body.content['application/json'].schema.$ref.split('/').pop()!;
+        return document.components.schemas[name] as { required?: string[] };
+      };
+      expect(schemaOf('put').required).toEqual(['email']);
+      expect(schemaOf('patch').required ?? []).toEqual([]);
     });
 
     it('has a bearer security scheme, required by the endpoints that need a token only', () => {
       const schemes = Object.entries(document.components.securitySchemes);
-      const bearer = schemes.find(([, scheme]) => scheme.type === 'http' && scheme.scheme === 'bearer');
+      const bearer = schemes.find(
+        ([, scheme]) => scheme.type === 'http' && scheme.scheme === 'bearer',
+      );
       expect(bearer).toBeDefined();
       const name = bearer![0];
       for (const [method, path] of [
@@ -155,18 +174,29 @@ describe('HTTP surface', () => {
 });
 
 describe('GET /api/health with Redis down', () => {
-  let app: TestApp;
+  let app: TestApp | undefined;
   beforeAll(async () => {
-    // Nothing listens on this port: Redis is unreachable for this app.
+    // Nothing listens on this port: Redis is unreachable for this app (its queues' too).
     app = await createTestApp({ REDIS_URL: 'redis://127.0.0.1:6390' });
   });
-  afterAll(() => app.close());
+  afterAll(() => app?.close());
 
-  it('answers 503 with redis down and the database up', async () => {
-    const response = await app.http().get('/api/health').expect(503);
+  it('answers 503 problem+json with redis down and the database up', async () => {
+    const response = await app!.http().get('/api/health');
+    expectProblem(response, 503);
     expect(response.body).toMatchObject({
-      status: 'error',
+      title: 'Service Unavailable',
       details: { database: { status: 'up' }, redis: { status: 'down' } },
+      error: { redis: { status: 'down' } },
     });
+    expect(response.body.detail).toContain('redis');
+    expect(response.body.error.database).toBeUndefined();
+  });
+
+  it('still closes, promptly, although Redis never answered', async () => {
+    const started = Date.now();
+    await app!.close();
+    app = undefined;
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -1,11 +1,12 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheckService,
   type HealthCheckResult,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { buildProblem, PROBLEM_CONTENT_TYPE, type ProblemDocument } from '@app/common';
 import { Public } from '../http/public.decorator.js';
 import { RedisHealthIndicator } from './redis.health.js';
 
@@ -25,7 +26,10 @@ export class HealthController {
     private readonly redis: RedisHealthIndicator,
   ) {}
 
-  /** Kept in terminus's own shape (not problem+json): load balancers and monitors read it. */
+  /**
+   * Up: terminus's own shape, which load balancers and monitors read. Down: like every error, a
+   * problem document (503), still carrying terminus's `info`, `error` and `details` members.
+   */
   @Public()
   @Get()
   @ApiOkResponse({
@@ -34,23 +38,50 @@ export class HealthController {
   })
   @ApiServiceUnavailableResponse({
     description: 'One of them does not; it is marked down.',
-    schema: {
-      example: {
-        ...HEALTH_EXAMPLE,
-        status: 'error',
-        details: { database: { status: 'up' }, redis: { status: 'down', message: 'timeout' } },
+    content: {
+      [PROBLEM_CONTENT_TYPE]: {
+        schema: {
+          allOf: [{ $ref: '#/components/schemas/ProblemResponse' }],
+          example: {
+            type: 'urn:image-automation:problem:service_unavailable',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'Not healthy: redis is down.',
+            code: 'service_unavailable',
+            instance: '/api/health',
+            info: { database: { status: 'up' } },
+            error: { redis: { status: 'down', message: 'timeout' } },
+            details: { database: { status: 'up' }, redis: { status: 'down', message: 'timeout' } },
+          },
+        },
       },
     },
   })
-  async check(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
+  async check(
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<HealthCheckResult | (ProblemDocument & Omit<HealthCheckResult, 'status'>)> {
     try {
       return await this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
         () => this.redis.isHealthy('redis'),
       ]);
     } catch (error) {
-      response.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return (error as { getResponse(): HealthCheckResult }).getResponse();
+      const {
+        info,
+        error: down,
+        details,
+      } = (error as { getResponse(): HealthCheckResult }).getResponse();
+      const status = HttpStatus.SERVICE_UNAVAILABLE;
+      response.status(status).type(PROBLEM_CONTENT_TYPE);
+      const problem = buildProblem(
+        status,
+        'service_unavailable',
+        `Not healthy: ${Object.keys(down ?? {}).join(', ') || 'a dependency'} is down.`,
+        undefined,
+        request.originalUrl.split('?')[0],
+      );
+      return { ...problem, info, error: down, details };
     }
   }
 }

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { AppConfig } from '@app/common';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '../redis/redis.module.js';
 import { JobQueue } from './job-queue.service.js';
 import { JobWorker } from './job-worker.service.js';
 import { QueueName } from './job.types.js';
@@ -24,6 +25,7 @@ export class JobsModule {
             password: redis.password ? decodeURIComponent(redis.password) : undefined,
             db: redis.pathname.length > 1 ? Number(redis.pathname.slice(1)) : 0,
             tls: redis.protocol === 'rediss:' ? {} : undefined,
+            disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
           },
           prefix: `${config.redis.prefix}:bull`,
         }),

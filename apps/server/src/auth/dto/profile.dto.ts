@@ -1,4 +1,4 @@
-import { ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import {
   Equals,
   IsBoolean,
@@ -8,10 +8,17 @@ import {
   IsString,
   MaxLength,
   Validate,
+  ValidateIf,
 } from 'class-validator';
 import { IMAGE_STYLES, type ImageStyle } from '@app/database';
 import { ToBoolean } from '../../http/transforms.js';
 import { IsTimeZone } from './is-time-zone.validator.js';
+
+/**
+ * May be left out, but `null` is validated (and refused): these columns are not nullable, and
+ * @IsOptional() would let a null through to the database (a 500 instead of a 400).
+ */
+const OptionalNotNull = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
 export class PutProfileDto {
@@ -19,73 +26,73 @@ export class PutProfileDto {
     readOnly: true,
     description: 'Read-only: sending another value is refused.',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   username?: string;
 
-  @ApiPropertyOptional({ example: 'alice@example.com', maxLength: 254 })
+  @ApiProperty({ example: 'alice@example.com', maxLength: 254 })
   @IsString()
   @MaxLength(254)
   @IsEmail({}, { message: 'email must be a valid email address' })
   email: string;
 
   @ApiPropertyOptional({ maxLength: 150 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(150)
   first_name?: string;
 
   @ApiPropertyOptional({ maxLength: 150 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(150)
   last_name?: string;
 
   @ApiPropertyOptional({ maxLength: 500 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(500)
   bio?: string;
 
   @ApiPropertyOptional({ maxLength: 20, example: '+33 6 12 34 56 78' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(20)
   phone_number?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   instagram_username?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   facebook_page_id?: string;
 
   @ApiPropertyOptional({ maxLength: 100 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   twitter_username?: string;
 
   @ApiPropertyOptional({ enum: IMAGE_STYLES })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(IMAGE_STYLES)
   default_image_style?: ImageStyle;
 
   @ApiPropertyOptional({
     description: 'When true, a freshly generated image is validated on its own.',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @ToBoolean()
   @IsBoolean()
   auto_validate_images?: boolean;
 
   @ApiPropertyOptional({ example: 'Europe/Paris', description: 'An IANA time zone.' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Validate(IsTimeZone)
   timezone?: string;
@@ -104,5 +111,5 @@ export class PutProfileDto {
   avatar?: null;
 }
 
-/** PATCH: any subset. */
-export class PatchProfileDto extends PartialType(PutProfileDto) {}
+/** PATCH: any subset (a field left out keeps its value; `null` is refused but for `avatar`). */
+export class PatchProfileDto extends PartialType(PutProfileDto, { skipNullProperties: false }) {}

@@ -1,0 +1,17 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { LocalMediaStorage } from './local-media.storage.js';
+import { MediaController } from './media.controller.js';
+import { MEDIA_STORAGE } from './media-storage.js';
+import { MediaUrlSigner } from './media-url.signer.js';
+
+@Global()
+@Module({
+  controllers: [MediaController],
+  providers: [
+    MediaUrlSigner,
+    { provide: MEDIA_STORAGE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new LocalMediaStorage(config.mediaRoot) },
+  ],
+  exports: [MediaUrlSigner, MEDIA_STORAGE],
+})
+export class MediaModule {}
