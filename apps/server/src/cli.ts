@@ -146,6 +146,10 @@ main(process.argv.slice(2))
       error instanceof AppError
     ) {
       process.stderr.write(`Error: ${error.message}\n`);
+    } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) {
+      // A mistyped option is a usage error (exit 2), not a crash with a stack trace.
+      process.stderr.write(`Error: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
     } else {
       process.stderr.write(
         `Error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -36,7 +36,9 @@ async function checkPostgres(config: AppConfig, notices: string[]): Promise<void
       await withClient(admin.toString(), (client) =>
         client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`),
       ).catch((createError: { code?: string }) => {
-        if (createError.code !== '42P04') throw describePostgres(url, createError);
+        // Another process created it meanwhile: 42P04, or 23505 when both CREATEs raced.
+        if (createError.code !== '42P04' && createError.code !== '23505')
+          throw describePostgres(url, createError);
       });
       notices.push(`PostgreSQL database "${database}" did not exist: created it`);
       return;
@@ -75,13 +77,18 @@ async function checkRedis(url: string): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => undefined);
+  // connect() rejects with a bare "Connection is closed."; the cause comes as an 'error' event.
+  let cause: Error | undefined;
+  redis.on('error', (error: Error) => {
+    cause ??= error;
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
+    const reason = (cause ?? (error as Error)).message.replace(/\.$/, '');
     throw new PreflightError(
-      `Redis is unreachable at ${where(url)} (REDIS_URL): ${(error as Error).message}. ` +
+      `Redis is unreachable at ${where(url)} (REDIS_URL): ${reason}. ` +
         'Start it (`docker compose up -d redis`, or `redis-server --daemonize yes`) or fix REDIS_URL.',
     );
   } finally {

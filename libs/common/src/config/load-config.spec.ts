@@ -1,0 +1,209 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './load-config.js';
+
+type Env = Record<string, string | undefined>;
+
+/** The problems loadConfig reports for env; fails when it accepts env. */
+function problemsFor(env: Env): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    for (const problem of problems) expect(message).toContain(problem);
+    return problems;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+/** The names the problems start with (each message starts with its variable's name). */
+function namesIn(problems: string[]): string[] {
+  return problems.map((problem) => problem.split(/\s/, 1)[0]);
+}
+
+const KEY_BYTES = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7));
+
+describe('loadConfig', () => {
+  it('runs on an empty environment with development defaults, and says so', () => {
+    const config = loadConfig({});
+
+    expect(config.env).toBe('development');
+    expect(config.port).toBe(3000);
+    expect([...config.roles].sort()).toEqual(['api', 'scheduler', 'worker']);
+    expect(config.images.provider).toBe('local');
+    expect(config.auth.accessTtlSeconds).toBe(900);
+    expect(config.auth.refreshTtlSeconds).toBe(604800);
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/image_automation');
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.publicBaseUrl).toBe('http://localhost:3000');
+    expect(config.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.session.secret.length).toBeGreaterThanOrEqual(32);
+    expect(config.crypto.tokenEncryptionKey).toHaveLength(32);
+
+    const notices = config.notices.join('\n');
+    expect(notices).toMatch(/IMAGE_PROVIDER.*local provider/);
+    for (const name of ['JWT_SECRET', 'SESSION_SECRET', 'TOKEN_ENCRYPTION_KEY']) {
+      expect(config.notices).toContainEqual(
+        expect.stringMatching(new RegExp(`^${name} is not set: using a development`)),
+      );
+    }
+  });
+
+  it('says nothing about secrets that are set', () => {
+    const config = loadConfig({
+      JWT_SECRET: 'j'.repeat(32),
+      SESSION_SECRET: 's'.repeat(32),
+      TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('hex'),
+    });
+    expect(config.auth.jwtSecret).toBe('j'.repeat(32));
+    expect(config.session.secret).toBe('s'.repeat(32));
+    expect(config.notices.join('\n')).not.toMatch(/JWT_SECRET|SESSION_SECRET|TOKEN_ENCRYPTION/);
+  });
+
+  it.each([
+    ['900', 900],
+    ['15m', 900],
+    ['7d', 604800],
+  ])('reads JWT_ACCESS_TTL=%s as %d seconds', (value, seconds) => {
+    expect(loadConfig({ JWT_ACCESS_TTL: value }).auth.accessTtlSeconds).toBe(seconds);
+  });
+
+  it.each(['abc', '0', '-5', '15x'])('refuses JWT_ACCESS_TTL=%s, naming it', (value) => {
+    const problems = problemsFor({ JWT_ACCESS_TTL: value });
+    expect(namesIn(problems)).toEqual(['JWT_ACCESS_TTL']);
+    expect(problems[0]).toContain(`"${value}"`);
+  });
+
+  it('reads JWT_REFRESH_TTL like the access one', () => {
+    expect(loadConfig({ JWT_REFRESH_TTL: '30d' }).auth.refreshTtlSeconds).toBe(30 * 86400);
+    expect(namesIn(problemsFor({ JWT_REFRESH_TTL: 'soon' }))).toEqual(['JWT_REFRESH_TTL']);
+  });
+
+  it('runs only the roles in APP_ROLES', () => {
+    const config = loadConfig({ APP_ROLES: 'worker, scheduler' });
+    expect([...config.roles].sort()).toEqual(['scheduler', 'worker']);
+    expect(config.roles.has('api')).toBe(false);
+  });
+
+  it('refuses an unknown role, naming APP_ROLES and the role', () => {
+    const problems = problemsFor({ APP_ROLES: 'api,cron' });
+    expect(namesIn(problems)).toEqual(['APP_ROLES']);
+    expect(problems[0]).toContain('"cron"');
+  });
+
+  it('refuses an APP_ROLES that names no role', () => {
+    expect(namesIn(problemsFor({ APP_ROLES: ' , ' }))).toEqual(['APP_ROLES']);
+  });
+
+  it.each(['x', '70000', '0', '3000.5'])('refuses PORT=%s, naming PORT', (value) => {
+    expect(namesIn(problemsFor({ PORT: value }))).toEqual(['PORT']);
+  });
+
+  it('reads PORT and derives the default public URL from it', () => {
+    const config = loadConfig({ PORT: '8080' });
+    expect(config.port).toBe(8080);
+    expect(config.publicBaseUrl).toBe('http://localhost:8080');
+  });
+
+  it('accepts TOKEN_ENCRYPTION_KEY as 64 hex characters', () => {
+    const config = loadConfig({ TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('hex') });
+    expect(config.crypto.tokenEncryptionKey.equals(KEY_BYTES)).toBe(true);
+  });
+
+  it('accepts TOKEN_ENCRYPTION_KEY as base64 of 32 bytes', () => {
+    const config = loadConfig({ TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('base64') });
+    expect(config.crypto.tokenEncryptionKey.equals(KEY_BYTES)).toBe(true);
+  });
+
+  it.each([
+    ['base64 of 16 bytes', KEY_BYTES.subarray(0, 16).toString('base64')],
+    ['hex of 16 bytes', KEY_BYTES.subarray(0, 16).toString('hex')],
+    ['base64 of 33 bytes', Buffer.concat([KEY_BYTES, Buffer.from([1])]).toString('base64')],
+  ])('refuses TOKEN_ENCRYPTION_KEY as %s', (_, value) => {
+    const problems = problemsFor({ TOKEN_ENCRYPTION_KEY: value });
+    expect(namesIn(problems)).toEqual(['TOKEN_ENCRYPTION_KEY']);
+    expect(problems[0]).toContain('32 bytes');
+  });
+
+  it('refuses a DATABASE_URL that is not PostgreSQL', () => {
+    const problems = problemsFor({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/app' });
+    expect(namesIn(problems)).toEqual(['DATABASE_URL']);
+    expect(problems[0]).toContain('postgres:');
+  });
+
+  it('refuses a REDIS_URL that is not a URL', () => {
+    expect(namesIn(problemsFor({ REDIS_URL: '127.0.0.1:6379' }))).toEqual(['REDIS_URL']);
+  });
+
+  it('refuses to run in production without its secrets, naming all three at once', () => {
+    const problems = problemsFor({ NODE_ENV: 'production' });
+    expect(namesIn(problems).sort()).toEqual([
+      'JWT_SECRET',
+      'SESSION_SECRET',
+      'TOKEN_ENCRYPTION_KEY',
+    ]);
+  });
+
+  it('runs in production once the secrets are set, without development notices', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'j'.repeat(40),
+      SESSION_SECRET: 's'.repeat(40),
+      TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('base64'),
+    });
+    expect(config.env).toBe('production');
+    expect(config.notices.join('\n')).not.toMatch(/development/);
+  });
+
+  it('refuses a secret that is too short, in any environment', () => {
+    expect(namesIn(problemsFor({ JWT_SECRET: 'short' }))).toEqual(['JWT_SECRET']);
+  });
+
+  it('refuses IMAGE_PROVIDER=openai without OPENAI_API_KEY', () => {
+    expect(namesIn(problemsFor({ IMAGE_PROVIDER: 'openai' }))).toEqual(['OPENAI_API_KEY']);
+  });
+
+  it('refuses an unknown IMAGE_PROVIDER, naming it', () => {
+    expect(namesIn(problemsFor({ IMAGE_PROVIDER: 'midjourney' }))).toEqual(['IMAGE_PROVIDER']);
+  });
+
+  it('picks blackbox when IMAGE_PROVIDER is unset and BLACKBOX_API_KEY is set, and says so', () => {
+    const config = loadConfig({ BLACKBOX_API_KEY: 'bb-key' });
+    expect(config.images.provider).toBe('blackbox');
+    expect(config.images.blackbox.apiKey).toBe('bb-key');
+    expect(config.notices).toContainEqual(expect.stringMatching(/IMAGE_PROVIDER.*blackbox/));
+  });
+
+  it('keeps an explicit IMAGE_PROVIDER over a key that is set', () => {
+    const config = loadConfig({ IMAGE_PROVIDER: 'local', BLACKBOX_API_KEY: 'bb-key' });
+    expect(config.images.provider).toBe('local');
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', JWT_ACCESS_TTL: '  ', IMAGE_PROVIDER: '' });
+    expect(config.port).toBe(3000);
+    expect(config.auth.accessTtlSeconds).toBe(900);
+    expect(config.images.provider).toBe('local');
+  });
+
+  it('reports every problem together in one error', () => {
+    const problems = problemsFor({
+      NODE_ENV: 'production',
+      PORT: 'x',
+      APP_ROLES: 'api,cron',
+      JWT_ACCESS_TTL: 'abc',
+      DATABASE_URL: 'mysql://root@127.0.0.1/app',
+      IMAGE_PROVIDER: 'openai',
+    });
+    expect(namesIn(problems).sort()).toEqual([
+      'APP_ROLES',
+      'DATABASE_URL',
+      'JWT_ACCESS_TTL',
+      'JWT_SECRET',
+      'OPENAI_API_KEY',
+      'PORT',
+      'SESSION_SECRET',
+      'TOKEN_ENCRYPTION_KEY',
+    ]);
+  });
+});
