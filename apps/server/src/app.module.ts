@@ -10,6 +10,7 @@ import { ConfigModule } from './config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ContentTypeGuard } from './http/content-type.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
+import { ImagesModule } from './images/images.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { MediaModule } from './media/media.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -56,6 +57,7 @@ export class AppModule {
         MediaModule,
         HealthModule,
         AuthModule,
+        ImagesModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

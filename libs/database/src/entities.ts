@@ -1,7 +1,20 @@
+import { GeneratedImage } from './generated-image/generated-image.entity.js';
+import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
+import { ImageTag } from './image-tag/image-tag.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
 import { TokenFamily } from './token-family/token-family.entity.js';
 import { User } from './user/user.entity.js';
+import { UserImageStats } from './user-image-stats/user-image-stats.entity.js';
 
 /** Every entity, listed explicitly: globs don't survive ESM and the jest/tsc layouts. */
-export const ENTITIES = [User, Profile, TokenFamily, RefreshToken];
+export const ENTITIES = [
+  User,
+  Profile,
+  TokenFamily,
+  RefreshToken,
+  GeneratedImage,
+  ImageTag,
+  ImageGenerationHistory,
+  UserImageStats,
+];

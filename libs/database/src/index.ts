@@ -1,4 +1,5 @@
 export * from './advisory-lock.js';
+export * from './json.js';
 export * from './data-source-options.js';
 export * from './entities.js';
 export * from './migrations/index.js';
@@ -6,3 +7,7 @@ export * from './profile/profile.entity.js';
 export * from './refresh-token/refresh-token.entity.js';
 export * from './token-family/token-family.entity.js';
 export * from './user/user.entity.js';
+export * from './generated-image/generated-image.entity.js';
+export * from './image-generation-history/image-generation-history.entity.js';
+export * from './image-tag/image-tag.entity.js';
+export * from './user-image-stats/user-image-stats.entity.js';

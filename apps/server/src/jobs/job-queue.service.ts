@@ -2,13 +2,14 @@ import { getQueueToken } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { JobOptions, Queue } from 'bull';
-import { type JobName, type JobPayloads, QUEUE_OF } from './job.types.js';
+import { type JobName, type JobPayloads, QUEUE_OF, RETRY_AFTER_BACKOFF } from './job.types.js';
 
 export interface EnqueueOptions {
   /** Derived from the data (`publish-post:42:3`), so a second enqueue of the same work is a no-op. */
   jobId: string;
   delayMs?: number;
   attempts?: number;
+  /** Base of the retry delay: doubled each try, unless the error carries `retryAfterMs`. */
   backoffMs?: number;
 }
 
@@ -26,7 +27,9 @@ export class JobQueue {
       jobId: options.jobId,
       delay: options.delayMs,
       attempts: options.attempts ?? 1,
-      backoff: options.backoffMs ? { type: 'exponential', delay: options.backoffMs } : undefined,
+      backoff: options.backoffMs
+        ? { type: RETRY_AFTER_BACKOFF, options: { base: options.backoffMs } }
+        : undefined,
       removeOnComplete: 1000,
       removeOnFail: 5000,
     };

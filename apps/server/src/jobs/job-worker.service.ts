@@ -1,8 +1,9 @@
 import { getQueueToken } from '@nestjs/bull';
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import type { Job, Queue } from 'bull';
-import { JobName, QUEUE_CONCURRENCY, QUEUE_OF } from './job.types.js';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { JobName, QUEUE_OF, QueueName } from './job.types.js';
 import { ON_JOB } from './on-job.decorator.js';
 
 type Handler = (payload: unknown, job: Job) => Promise<unknown>;
@@ -17,6 +18,7 @@ export class JobWorker implements OnApplicationBootstrap {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly moduleRef: ModuleRef,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -26,9 +28,13 @@ export class JobWorker implements OnApplicationBootstrap {
     for (const [name, handler] of handlers) {
       const queueName = QUEUE_OF[name];
       const queue = this.moduleRef.get<Queue>(getQueueToken(queueName), { strict: false });
-      void queue.process(name, QUEUE_CONCURRENCY[queueName], (job: Job) => handler(job.data, job));
+      void queue.process(name, this.concurrency(queueName), (job: Job) => handler(job.data, job));
     }
     this.logger.log(`Worker consuming ${handlers.size} job type(s)`);
+  }
+
+  private concurrency(queue: QueueName): number {
+    return queue === QueueName.Images ? this.config.images.concurrency : 1;
   }
 
   private discoverHandlers(): Map<JobName, Handler> {

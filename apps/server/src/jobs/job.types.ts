@@ -4,21 +4,31 @@
  */
 export enum QueueName {
   Maintenance = 'maintenance',
+  Images = 'images',
 }
 
 export enum JobName {
   PurgeExpiredTokens = 'auth.purge-expired-tokens',
+  GenerateImage = 'images.generate',
 }
 
 export interface JobPayloads {
   [JobName.PurgeExpiredTokens]: { before: string };
+  /** `generation` is the image's generation counter when enqueued: a stale job is a no-op. */
+  [JobName.GenerateImage]: { imageId: number; generation: number };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.PurgeExpiredTokens]: QueueName.Maintenance,
+  [JobName.GenerateImage]: QueueName.Images,
 };
 
-/** Concurrency per queue in one worker process. */
-export const QUEUE_CONCURRENCY: Record<QueueName, number> = {
-  [QueueName.Maintenance]: 1,
-};
+/**
+ * A named backoff: the error may say how long to wait (a provider's Retry-After); otherwise the
+ * delay doubles from the job's base delay.
+ */
+export const RETRY_AFTER_BACKOFF = 'retry-after';
+
+export interface RetryAfterHint {
+  retryAfterMs?: number;
+}

@@ -5,7 +5,7 @@ import type { AppConfig } from '@app/common';
 import { REDIS_DISCONNECT_TIMEOUT_MS } from '../redis/redis.module.js';
 import { JobQueue } from './job-queue.service.js';
 import { JobWorker } from './job-worker.service.js';
-import { QueueName } from './job.types.js';
+import { QueueName, RETRY_AFTER_BACKOFF, type RetryAfterHint } from './job.types.js';
 
 /** Bull on Redis: every role can enqueue; only the worker role consumes. */
 @Global()
@@ -13,7 +13,25 @@ import { QueueName } from './job.types.js';
 export class JobsModule {
   static forRoot(config: AppConfig): DynamicModule {
     const redis = new URL(config.redis.url);
-    const queues = BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name })));
+    const queues = BullModule.registerQueue(
+      ...Object.values(QueueName).map((name) => ({
+        name,
+        settings: {
+          // A worker killed mid-job loses its lock; after this long the job runs again elsewhere.
+          lockDuration: config.jobs.lockDurationMs,
+          stalledInterval: config.jobs.lockDurationMs,
+          maxStalledCount: 2,
+          backoffStrategies: {
+            [RETRY_AFTER_BACKOFF]: (
+              attemptsMade: number,
+              error: RetryAfterHint & Error,
+              options?: { base?: number },
+            ) =>
+              error?.retryAfterMs ?? (options?.base ?? 1000) * 2 ** Math.max(0, attemptsMade - 1),
+          },
+        },
+      })),
+    );
     return {
       module: JobsModule,
       imports: [

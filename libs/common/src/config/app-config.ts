@@ -26,10 +26,24 @@ export interface AppConfig {
     avatarMaxBytes: number;
   };
   crypto: { tokenEncryptionKey: Buffer };
+  /** How long a job's lock lasts without renewal: a killed worker's job runs again after it. */
+  jobs: { lockDurationMs: number };
   session: { secret: string };
   media: { urlTtlSeconds: number; signingSecret: string };
   images: {
     provider: ImageProviderName;
+    /** One provider call, download included, may take this long before it counts as a timeout. */
+    requestTimeoutMs: number;
+    downloadMaxBytes: number;
+    /** Tries of one generation job (transient errors only; permanent ones fail at once). */
+    attempts: number;
+    /** First retry delay; doubles each try unless the provider said Retry-After. */
+    backoffMs: number;
+    /** Generation jobs run at once in one worker process. */
+    concurrency: number;
+    /** Per user: images pending or generating at once, and generation requests per UTC day. */
+    maxActivePerUser: number;
+    dailyLimitPerUser: number;
     blackbox: { url: string; apiKey?: string; model: string };
     openai: { url: string; apiKey?: string; model: string };
     automatic1111: { url: string };

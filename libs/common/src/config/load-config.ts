@@ -164,6 +164,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       avatarMaxBytes: integer('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     },
     crypto: { tokenEncryptionKey },
+    jobs: { lockDurationMs: integer('JOB_LOCK_DURATION_MS', 30_000, 500, 3_600_000) },
     session: { secret: sessionSecret },
     media: {
       urlTtlSeconds: duration('MEDIA_URL_TTL', '1h'),
@@ -172,6 +173,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     images: {
       provider,
+      requestTimeoutMs: duration('IMAGE_REQUEST_TIMEOUT', '120s') * 1000,
+      downloadMaxBytes: integer(
+        'IMAGE_DOWNLOAD_MAX_BYTES',
+        25 * 1024 * 1024,
+        1024,
+        500 * 1024 * 1024,
+      ),
+      attempts: integer('IMAGE_GENERATION_ATTEMPTS', 4, 1, 20),
+      backoffMs: integer('IMAGE_RETRY_BACKOFF_MS', 2000, 1, 600_000),
+      concurrency: integer('IMAGE_WORKER_CONCURRENCY', 4, 1, 100),
+      maxActivePerUser: integer('IMAGE_MAX_ACTIVE_PER_USER', 5, 1, 10_000),
+      dailyLimitPerUser: integer('IMAGE_DAILY_LIMIT_PER_USER', 200, 1, 1_000_000),
       blackbox: {
         url: url('BLACKBOX_API_URL', 'https://api.blackbox.ai', ['http:', 'https:']),
         apiKey: blackboxKey,

@@ -8,17 +8,10 @@ import {
   IsString,
   MaxLength,
   Validate,
-  ValidateIf,
 } from 'class-validator';
 import { IMAGE_STYLES, type ImageStyle } from '@app/database';
-import { ToBoolean } from '../../http/transforms.js';
+import { OptionalNotNull, ToBoolean } from '../../http/transforms.js';
 import { IsTimeZone } from './is-time-zone.validator.js';
-
-/**
- * May be left out, but `null` is validated (and refused): these columns are not nullable, and
- * @IsOptional() would let a null through to the database (a 500 instead of a 400).
- */
-const OptionalNotNull = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
 export class PutProfileDto {

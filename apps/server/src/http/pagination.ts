@@ -1,0 +1,98 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { IsInt, IsOptional, Min } from 'class-validator';
+import { NotFoundError } from '@app/common';
+import { ToInteger } from './transforms.js';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** `?page=N&page_size=M` as DRF reads them; page_size above 100 is clamped, not refused. */
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, default: 1 })
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @IsOptional()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  page_size?: number;
+}
+
+export interface PageWindow {
+  page: number;
+  pageSize: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export function pageWindow(query: PageQuery): PageWindow {
+  const page = query.page ?? 1;
+  const pageSize = Math.min(query.page_size ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  return { page, pageSize, offset: (page - 1) * pageSize };
+}
+
+/**
+ * The DRF page envelope, with absolute next/previous links built on PUBLIC_BASE_URL from the
+ * request's own path and query. A page past the end is 404, as in DRF (page 1 always exists).
+ */
+export function toPage<T>(
+  baseUrl: string,
+  originalUrl: string,
+  window: PageWindow,
+  count: number,
+  results: T[],
+): Page<T> {
+  const lastPage = Math.max(1, Math.ceil(count / window.pageSize));
+  if (window.page > lastPage) throw new NotFoundError('page');
+  const link = (page: number): string => {
+    const url = new URL(originalUrl, baseUrl);
+    if (page === 1) url.searchParams.delete('page');
+    else url.searchParams.set('page', String(page));
+    return `${baseUrl}${url.pathname}${url.search}`;
+  };
+  return {
+    count,
+    next: window.page < lastPage ? link(window.page + 1) : null,
+    previous: window.page > 1 ? link(window.page - 1) : null,
+    results,
+  };
+}
+
+/** Documents a paginated answer of `model`. */
+export function ApiPage(model: new () => object) {
+  return applyDecorators(
+    ApiExtraModels(model),
+    ApiOkResponse({
+      schema: {
+        type: 'object',
+        required: ['count', 'next', 'previous', 'results'],
+        properties: {
+          count: { type: 'integer', example: 42 },
+          next: {
+            type: 'string',
+            nullable: true,
+            example: 'http://localhost:3000/api/images/?page=3',
+          },
+          previous: {
+            type: 'string',
+            nullable: true,
+            example: 'http://localhost:3000/api/images/',
+          },
+          results: { type: 'array', items: { $ref: getSchemaPath(model) } },
+        },
+      },
+    }),
+  );
+}

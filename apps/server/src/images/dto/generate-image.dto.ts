@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import {
+  IMAGE_QUALITIES,
+  IMAGE_STYLES,
+  type ImageQualityName,
+  type ImageStyle,
+} from '@app/database';
+import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
+
+export class GenerateImageDto {
+  @ApiProperty({ maxLength: 2000, example: 'A lighthouse on a cliff at dawn' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2000)
+  prompt: string;
+
+  @ApiPropertyOptional({ maxLength: 2000, example: 'blurry, text' })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(2000)
+  negative_prompt?: string;
+
+  @ApiPropertyOptional({
+    enum: IMAGE_STYLES,
+    description: "Default: the profile's default_image_style.",
+  })
+  @OptionalNotNull()
+  @IsIn(IMAGE_STYLES)
+  style?: ImageStyle;
+
+  @ApiPropertyOptional({ minimum: 256, maximum: 2048, default: 1024 })
+  @OptionalNotNull()
+  @ToInteger()
+  @IsInt()
+  @Min(256)
+  @Max(2048)
+  width?: number;
+
+  @ApiPropertyOptional({ minimum: 256, maximum: 2048, default: 1024 })
+  @OptionalNotNull()
+  @ToInteger()
+  @IsInt()
+  @Min(256)
+  @Max(2048)
+  height?: number;
+
+  @ApiPropertyOptional({ enum: IMAGE_QUALITIES, default: 'standard' })
+  @OptionalNotNull()
+  @IsIn(IMAGE_QUALITIES)
+  quality?: ImageQualityName;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['sea', 'dawn'],
+    description: 'Tag names (≤50 each), lower-cased.',
+  })
+  @OptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+}

@@ -1,0 +1,35 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { OptionalNotNull } from '../../http/transforms.js';
+import { ArrayMaxSize, IsArray, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+
+/** PUT: the create rules apply (prompt required). */
+export class PutImageDto {
+  @ApiProperty({ maxLength: 2000 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2000)
+  prompt: string;
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(2000)
+  negative_prompt?: string;
+
+  @ApiPropertyOptional({ maxLength: 1000 })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(1000)
+  validation_notes?: string;
+
+  @ApiPropertyOptional({ type: [String], description: 'Replaces the image’s tags.' })
+  @OptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+}
+
+export class PatchImageDto extends PartialType(PutImageDto, { skipNullProperties: false }) {}

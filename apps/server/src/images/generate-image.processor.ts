@@ -1,0 +1,196 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Job } from 'bull';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { GeneratedImage, type JsonObject, Profile } from '@app/database';
+import { JobName, type JobPayloads } from '../jobs/job.types.js';
+import { OnJob } from '../jobs/on-job.decorator.js';
+import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
+import { assertImage, downloadImage } from './image-download.js';
+import { renderImage } from './image-renditions.js';
+import { ImagesService } from './images.service.js';
+import { IMAGE_PROVIDER, type ImageProvider, ProviderError } from './providers/image-provider.js';
+import { promptWithStyle } from './style-prompts.js';
+
+type Payload = JobPayloads[JobName.GenerateImage];
+
+/**
+ * The worker's side of generation: claim, call the provider, download, render the three files,
+ * commit. Transient errors are thrown back to Bull (retried with backoff, Retry-After honoured);
+ * permanent ones, and the last transient one, fail the image with the reason.
+ */
+@Injectable()
+export class GenerateImageProcessor {
+  private readonly logger = new Logger(GenerateImageProcessor.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(IMAGE_PROVIDER) private readonly provider: ImageProvider,
+    @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
+    private readonly images: ImagesService,
+  ) {}
+
+  @OnJob(JobName.GenerateImage)
+  async run(payload: Payload, job: Job<Payload>): Promise<{ status: string }> {
+    const image = await this.claim(payload);
+    if (!image) return { status: 'skipped' };
+    const started = performance.now();
+    const files: string[] = [];
+    try {
+      const signal = AbortSignal.timeout(this.config.images.requestTimeoutMs);
+      const result = await this.provider.generate(
+        {
+          prompt: promptWithStyle(image.prompt, image.style),
+          negativePrompt: image.negativePrompt,
+          width: image.width,
+          height: image.height,
+          quality: image.quality,
+          style: image.style,
+        },
+        signal,
+      );
+      await this.progress(payload, 50);
+      const original =
+        result.kind === 'bytes'
+          ? result.bytes
+          : await downloadImage(result.url, {
+              maxBytes: this.config.images.downloadMaxBytes,
+              signal,
+            });
+      if (result.kind === 'bytes') await assertImage(original);
+      await this.progress(payload, 70);
+      const rendered = await renderImage(original, image.width, image.height);
+      const base = `images/${image.userId}/${image.id}/g${image.generation}`;
+      const stored = {
+        originalKey: `${base}-original.${rendered.originalFormat === 'jpeg' ? 'jpg' : rendered.originalFormat}`,
+        masterKey: `${base}-master.png`,
+        renditionKey: `${base}-display.jpg`,
+        thumbnailKey: `${base}-thumb.jpg`,
+      };
+      await Promise.all([
+        this.storage.put(stored.originalKey, original),
+        this.storage.put(stored.masterKey, rendered.master),
+        this.storage.put(stored.renditionKey, rendered.rendition),
+        this.storage.put(stored.thumbnailKey, rendered.thumbnail),
+      ]);
+      files.push(...Object.values(stored));
+      const seconds = Math.round(performance.now() - started) / 1000;
+      const committed = await this.complete(payload, image, {
+        ...stored,
+        imageUrl: result.kind === 'url' ? result.url : null,
+        generationTime: seconds,
+        provider: this.provider.name,
+        metadata: {
+          provider: this.provider.name,
+          model: result.model,
+          parameters: result.parameters as JsonObject,
+          prompt_sent: promptWithStyle(image.prompt, image.style),
+          original: {
+            format: rendered.originalFormat,
+            width: rendered.originalWidth,
+            height: rendered.originalHeight,
+            bytes: original.length,
+          },
+          attempts: job.attemptsMade + 1,
+        },
+      });
+      if (!committed) {
+        await Promise.all(files.map((key) => this.storage.delete(key)));
+        return { status: 'superseded' };
+      }
+      return { status: committed };
+    } catch (error) {
+      await Promise.all(files.map((key) => this.storage.delete(key)));
+      const transient = !(error instanceof ProviderError) || error.transient;
+      const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
+      const reason = error instanceof Error ? error.message : String(error);
+      if (transient && attemptsLeft > 0) {
+        this.logger.warn(`Image ${image.id}: ${reason}; retrying (${attemptsLeft} tries left)`);
+        await this.dataSource
+          .getRepository(GeneratedImage)
+          .update(
+            { id: image.id, generation: payload.generation },
+            { progress: 0, metadata: { last_error: reason, attempts: job.attemptsMade + 1 } },
+          );
+        throw error;
+      }
+      await this.fail(payload, image.userId, reason);
+      return { status: 'failed' };
+    }
+  }
+
+  /** Only the current generation, and only while pending or (after a crash) generating. */
+  private async claim(payload: Payload): Promise<GeneratedImage | null> {
+    const repository = this.dataSource.getRepository(GeneratedImage);
+    const claimed = await repository
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'generating', progress: 10, errorMessage: '' })
+      .where('id = :id AND generation = :generation AND status IN (:...statuses)', {
+        id: payload.imageId,
+        generation: payload.generation,
+        statuses: ['pending', 'generating'],
+      })
+      .execute();
+    return claimed.affected ? repository.findOneBy({ id: payload.imageId }) : null;
+  }
+
+  private progress(payload: Payload, progress: number) {
+    return this.dataSource
+      .getRepository(GeneratedImage)
+      .update({ id: payload.imageId, generation: payload.generation }, { progress });
+  }
+
+  /** Returns the final status, or null when the image was deleted or regenerated meanwhile. */
+  private complete(
+    payload: Payload,
+    image: GeneratedImage,
+    fields: Partial<GeneratedImage>,
+  ): Promise<string | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const profile = await manager.getRepository(Profile).findOneBy({ userId: image.userId });
+      const autoValidate = profile?.autoValidateImages ?? false;
+      const status = autoValidate ? 'validated' : 'generated';
+      const updated = await manager.update(
+        GeneratedImage,
+        { id: payload.imageId, generation: payload.generation, status: 'generating' },
+        {
+          ...fields,
+          status,
+          progress: 100,
+          errorMessage: '',
+          validatedAt: autoValidate ? new Date() : null,
+          updatedAt: new Date(),
+        },
+      );
+      if (!updated.affected) return null;
+      await this.images.record(manager, image.userId, image.id, 'generated', {
+        provider: this.provider.name,
+        generation_time: fields.generationTime ?? null,
+      });
+      if (autoValidate)
+        await this.images.record(manager, image.userId, image.id, 'validate', { auto: true });
+      return status;
+    });
+  }
+
+  private async fail(payload: Payload, userId: number, reason: string): Promise<void> {
+    this.logger.warn(`Image ${payload.imageId} failed: ${reason}`);
+    await this.dataSource.transaction(async (manager) => {
+      const updated = await manager.update(
+        GeneratedImage,
+        { id: payload.imageId, generation: payload.generation, status: 'generating' },
+        {
+          status: 'failed',
+          progress: 0,
+          errorMessage: reason.slice(0, 2000),
+          updatedAt: new Date(),
+        },
+      );
+      if (updated.affected)
+        await this.images.record(manager, userId, payload.imageId, 'failed', { reason });
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { GeneratedImage, type Profile, UserImageStats } from '@app/database';
+import { JobQueue } from '../jobs/job-queue.service.js';
+import { JobName } from '../jobs/job.types.js';
+import type { GenerateImageDto } from './dto/generate-image.dto.js';
+import { GenerationQuotaError, ImageStateError } from './images.errors.js';
+import { ImagesService, type ImageWithTags } from './images.service.js';
+import { ImageTagsService } from './image-tags.service.js';
+
+export interface Requester {
+  id: number;
+  profile: Pick<Profile, 'defaultImageStyle'>;
+}
+
+export function generationJobId(imageId: number, generation: number): string {
+  return `generate-image:${imageId}:${generation}`;
+}
+
+/**
+ * Asking for an image: the row and its history in one transaction, within the user's limits,
+ * then the job. The API answers at once; the worker does the work.
+ */
+@Injectable()
+export class ImageGenerationService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly images: ImagesService,
+    private readonly tags: ImageTagsService,
+    private readonly queue: JobQueue,
+  ) {}
+
+  async generate(
+    user: Requester,
+    dto: GenerateImageDto,
+  ): Promise<ImageWithTags & { taskId: string }> {
+    const created = await this.dataSource.transaction(async (manager) => {
+      await this.assertWithinLimits(manager, user.id);
+      const image = await manager.save(
+        manager.create(GeneratedImage, {
+          userId: user.id,
+          prompt: dto.prompt,
+          negativePrompt: dto.negative_prompt ?? '',
+          style: dto.style ?? user.profile.defaultImageStyle,
+          width: dto.width ?? 1024,
+          height: dto.height ?? 1024,
+          quality: dto.quality ?? 'standard',
+          status: 'pending',
+        }),
+      );
+      if (dto.tags?.length) await this.tags.replaceImageTags(manager, user.id, image.id, dto.tags);
+      await this.images.record(manager, user.id, image.id, 'requested', {
+        style: image.style,
+        width: image.width,
+        height: image.height,
+        quality: image.quality,
+      });
+      return this.images.get(user.id, image.id, manager);
+    });
+    const taskId = await this.enqueue(created.image);
+    return { ...created, taskId };
+  }
+
+  /** A failed or rejected image is generated again from its parameters, as a new generation. */
+  async regenerate(user: Requester, imageId: number): Promise<ImageWithTags & { taskId: string }> {
+    const { result, previous } = await this.dataSource.transaction(async (manager) => {
+      const image = await this.images.lock(manager, user.id, imageId);
+      if (image.status !== 'failed' && image.status !== 'rejected')
+        throw new ImageStateError('regenerate', image.status);
+      await this.assertWithinLimits(manager, user.id);
+      const previousFiles = { ...image };
+      await manager.update(
+        GeneratedImage,
+        { id: image.id },
+        {
+          status: 'pending',
+          progress: 0,
+          errorMessage: '',
+          generation: image.generation + 1,
+          validatedAt: null,
+          imageUrl: null,
+          originalKey: null,
+          masterKey: null,
+          renditionKey: null,
+          thumbnailKey: null,
+          generationTime: null,
+          updatedAt: new Date(),
+        },
+      );
+      await this.images.record(manager, user.id, image.id, 'requested', {
+        regenerate: true,
+        from: image.status,
+      });
+      return { result: await this.images.get(user.id, image.id, manager), previous: previousFiles };
+    });
+    await this.images.removeFiles(previous);
+    const taskId = await this.enqueue(result.image);
+    return { ...result, taskId };
+  }
+
+  /** Job id from the data: enqueuing the same generation twice is a no-op. */
+  enqueue(image: Pick<GeneratedImage, 'id' | 'generation'>): Promise<string> {
+    return this.queue.enqueue(
+      JobName.GenerateImage,
+      { imageId: image.id, generation: image.generation },
+      {
+        jobId: generationJobId(image.id, image.generation),
+        attempts: this.config.images.attempts,
+        backoffMs: this.config.images.backoffMs,
+      },
+    );
+  }
+
+  /**
+   * Locks the user's counters row, so two requests of one user check their limits one after
+   * the other: at most `maxActivePerUser` images in flight, `dailyLimitPerUser` requests a day.
+   */
+  private async assertWithinLimits(manager: EntityManager, userId: number): Promise<void> {
+    await manager.query(
+      'INSERT INTO user_image_stats (user_id) VALUES ($1) ON CONFLICT DO NOTHING',
+      [userId],
+    );
+    const stats = await manager
+      .getRepository(UserImageStats)
+      .createQueryBuilder('stats')
+      .setLock('pessimistic_write')
+      .where('stats.user_id = :userId', { userId })
+      .getOneOrFail();
+    const { maxActivePerUser, dailyLimitPerUser } = this.config.images;
+    if (stats.pending + stats.generating >= maxActivePerUser) {
+      throw new GenerationQuotaError(
+        `You already have ${maxActivePerUser} images being generated; wait for one to finish.`,
+        10,
+      );
+    }
+    const midnight = new Date();
+    midnight.setUTCHours(0, 0, 0, 0);
+    const [{ today }] = (await manager.query(
+      `SELECT count(*)::int AS today FROM image_generation_history
+       WHERE user_id = $1 AND action = 'requested' AND created_at >= $2`,
+      [userId, midnight],
+    )) as [{ today: number }];
+    if (today >= dailyLimitPerUser) {
+      const untilTomorrow = Math.ceil((midnight.getTime() + 86_400_000 - Date.now()) / 1000);
+      throw new GenerationQuotaError(
+        `You have reached your ${dailyLimitPerUser} image requests for today.`,
+        untilTomorrow,
+      );
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, LessThan } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { GeneratedImage, withTryAdvisoryLock } from '@app/database';
+import { JobQueue } from '../jobs/job-queue.service.js';
+import { JobName } from '../jobs/job.types.js';
+import { ImageGenerationService, generationJobId } from './image-generation.service.js';
+import { ImagesService } from './images.service.js';
+
+const SWEEP_LOCK = 727_201;
+const BATCH = 200;
+
+/**
+ * PostgreSQL is the truth, Redis only carries work: an image left pending or generating whose
+ * job is gone (Redis emptied, enqueue failed after the commit) gets its job back; one whose job
+ * ended without settling it (the worker died on it repeatedly) is failed with that reason.
+ */
+@Injectable()
+export class ImageGenerationSweep {
+  private readonly logger = new Logger(ImageGenerationSweep.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly generation: ImageGenerationService,
+    private readonly images: ImagesService,
+    private readonly queue: JobQueue,
+  ) {}
+
+  @Cron(CronExpression.EVERY_MINUTE, { name: 'sweep-image-generation' })
+  async tick(now = new Date()): Promise<{ requeued: number; failed: number }> {
+    const outcome = await withTryAdvisoryLock(this.dataSource, SWEEP_LOCK, () => this.sweep(now));
+    return outcome.ran ? outcome.result : { requeued: 0, failed: 0 };
+  }
+
+  private async sweep(now: Date): Promise<{ requeued: number; failed: number }> {
+    // Younger rows may still be between their commit and their enqueue.
+    const quietFor = Math.max(30_000, this.config.jobs.lockDurationMs * 2);
+    const stuck = await this.dataSource.getRepository(GeneratedImage).find({
+      select: { id: true, userId: true, generation: true },
+      where: {
+        status: In(['pending', 'generating']),
+        updatedAt: LessThan(new Date(now.getTime() - quietFor)),
+      },
+      order: { updatedAt: 'ASC' },
+      take: BATCH,
+    });
+    const queue = this.queue.queueFor(JobName.GenerateImage);
+    let requeued = 0;
+    let failed = 0;
+    for (const image of stuck) {
+      const job = await queue.getJob(generationJobId(image.id, image.generation));
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'missing') {
+        await this.generation.enqueue(image);
+        requeued++;
+      } else if (state === 'failed' || state === 'completed') {
+        await this.failLost(image, job?.failedReason);
+        failed++;
+      }
+    }
+    if (requeued || failed)
+      this.logger.warn(`Image sweep: ${requeued} re-enqueued, ${failed} failed`);
+    return { requeued, failed };
+  }
+
+  private async failLost(
+    image: Pick<GeneratedImage, 'id' | 'userId' | 'generation'>,
+    why?: string,
+  ): Promise<void> {
+    const reason = `Generation stopped without a result${why ? ` (${why})` : ''}; regenerate the image to try again.`;
+    await this.dataSource.transaction(async (manager) => {
+      const updated = await manager.update(
+        GeneratedImage,
+        { id: image.id, generation: image.generation, status: In(['pending', 'generating']) },
+        { status: 'failed', progress: 0, errorMessage: reason, updatedAt: new Date() },
+      );
+      if (updated.affected)
+        await this.images.record(manager, image.userId, image.id, 'failed', { reason });
+    });
+  }
+}

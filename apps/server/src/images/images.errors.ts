@@ -1,0 +1,14 @@
+import { ConflictError, TooManyRequestsError } from '@app/common';
+import type { ImageStatus } from '@app/database';
+
+export class ImageStateError extends ConflictError {
+  constructor(action: string, status: ImageStatus) {
+    super('invalid_image_state', `Cannot ${action} an image that is ${status}.`);
+  }
+}
+
+export class GenerationQuotaError extends TooManyRequestsError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, retryAfterSeconds);
+  }
+}

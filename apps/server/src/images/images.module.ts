@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import { GenerateImageProcessor } from './generate-image.processor.js';
+import { ImageGenerationService } from './image-generation.service.js';
+import { ImageGenerationSweep } from './image-generation.sweep.js';
+import { ImageTagsController } from './image-tags.controller.js';
+import { ImageTagsService } from './image-tags.service.js';
+import { ImagesController } from './images.controller.js';
+import { ImagesService } from './images.service.js';
+import { createImageProvider } from './providers/image-provider.factory.js';
+import { IMAGE_PROVIDER } from './providers/image-provider.js';
+
+@Module({
+  // Tags first: its static paths must be matched before the images' `:id`.
+  controllers: [ImageTagsController, ImagesController],
+  providers: [
+    ImagesService,
+    ImageTagsService,
+    ImageGenerationService,
+    GenerateImageProcessor,
+    ImageGenerationSweep,
+    {
+      provide: IMAGE_PROVIDER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createImageProvider(config),
+    },
+  ],
+  exports: [ImagesService],
+})
+export class ImagesModule {}
