@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
-import { JwtStrategy } from './jwt.strategy.js';
 import { LoginThrottle } from './login-throttle.service.js';
 import { ProfileService } from './profile.service.js';
 import { JWT_ALGORITHM, JWT_ISSUER, TokenService } from './token.service.js';
@@ -15,7 +13,6 @@ import { TokenPurgeJob } from './token-purge.job.js';
 
 @Module({
   imports: [
-    PassportModule,
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
@@ -43,7 +40,6 @@ import { TokenPurgeJob } from './token-purge.job.js';
     ProfileService,
     TokenService,
     LoginThrottle,
-    JwtStrategy,
     TokenPurgeJob,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],

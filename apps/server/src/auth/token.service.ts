@@ -108,8 +108,10 @@ export class TokenService {
         algorithms: [JWT_ALGORITHM],
         issuer: JWT_ISSUER,
       });
-    } catch {
-      throw new InvalidTokenError();
+    } catch (error) {
+      throw new InvalidTokenError(
+        (error as Error).name === 'TokenExpiredError' ? 'The token has expired.' : undefined,
+      );
     }
     if (
       claims.typ !== type ||

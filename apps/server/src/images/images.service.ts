@@ -84,7 +84,9 @@ export class ImagesService {
   async update(userId: number, imageId: number, dto: PatchImageDto): Promise<ImageWithTags> {
     return this.dataSource.transaction(async (manager) => {
       const image = await this.lock(manager, userId, imageId);
-      const changes: Partial<Pick<GeneratedImage, 'prompt' | 'negativePrompt' | 'validationNotes'>> = {};
+      const changes: Partial<
+        Pick<GeneratedImage, 'prompt' | 'negativePrompt' | 'validationNotes'>
+      > = {};
       if (dto.prompt !== undefined) changes.prompt = dto.prompt;
       if (dto.negative_prompt !== undefined) changes.negativePrompt = dto.negative_prompt;
       if (dto.validation_notes !== undefined) changes.validationNotes = dto.validation_notes;

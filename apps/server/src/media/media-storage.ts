@@ -13,5 +13,7 @@ const SAFE_KEY = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_.-]*)*$/i;
 
 /** Keys are relative, made of plain segments: no `..`, no absolute paths, no hidden files. */
 export function isSafeMediaKey(key: string): boolean {
-  return key.length <= 255 && SAFE_KEY.test(key) && !key.split('/').some((part) => part.startsWith('.'));
+  return (
+    key.length <= 255 && SAFE_KEY.test(key) && !key.split('/').some((part) => part.startsWith('.'))
+  );
 }

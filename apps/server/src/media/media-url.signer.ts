@@ -17,7 +17,12 @@ export class MediaUrlSigner {
     return key ? this.sign(key) : null;
   }
 
-  isValid(key: string, expires: string | undefined, signature: string | undefined, now = Date.now()): boolean {
+  isValid(
+    key: string,
+    expires: string | undefined,
+    signature: string | undefined,
+    now = Date.now(),
+  ): boolean {
     if (!expires || !signature || !/^\d{1,12}$/.test(expires)) return false;
     if (Number(expires) * 1000 < now) return false;
     const expected = Buffer.from(this.signatureOf(key, Number(expires)));
@@ -26,6 +31,8 @@ export class MediaUrlSigner {
   }
 
   private signatureOf(key: string, expires: number): string {
-    return createHmac('sha256', this.config.media.signingSecret).update(`${key}\n${expires}`).digest('base64url');
+    return createHmac('sha256', this.config.media.signingSecret)
+      .update(`${key}\n${expires}`)
+      .digest('base64url');
   }
 }

@@ -24,7 +24,11 @@ export class MediaController {
   ): Promise<void> {
     const key = Array.isArray(segments) ? segments.join('/') : segments;
     if (!isSafeMediaKey(key) || !this.signer.isValid(key, expires, signature)) {
-      throw new AppError(403, 'invalid_signature', 'This media URL is unsigned, altered or expired.');
+      throw new AppError(
+        403,
+        'invalid_signature',
+        'This media URL is unsigned, altered or expired.',
+      );
     }
     const file = await this.storage.locate(key);
     if (!file) throw new NotFoundError('media file');

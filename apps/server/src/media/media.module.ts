@@ -10,7 +10,11 @@ import { MediaUrlSigner } from './media-url.signer.js';
   controllers: [MediaController],
   providers: [
     MediaUrlSigner,
-    { provide: MEDIA_STORAGE, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new LocalMediaStorage(config.mediaRoot) },
+    {
+      provide: MEDIA_STORAGE,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new LocalMediaStorage(config.mediaRoot),
+    },
   ],
   exports: [MediaUrlSigner, MEDIA_STORAGE],
 })

@@ -1,0 +1,165 @@
+import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+
+/** One request a fake received, kept for assertions. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON when the body was JSON, else the text ('' when there was none). */
+  body: unknown;
+}
+
+export interface FakeServer {
+  /** `http://127.0.0.1:<port>`, no trailing slash, like a configured API URL. */
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** Answers one API request; files under /files/ are served by the helper itself. */
+export type FakeRoute = (request: RecordedRequest, response: ServerResponse) => Promise<void>;
+
+/** Steps every fake understands; each fake adds its own. */
+export type CommonStep =
+  | { kind: 'fail'; status: number; body: unknown; headers?: Record<string, string> }
+  | { kind: 'delay'; ms: number };
+
+/** The picture the fakes' answers point at: small, real, made once. */
+export const FAKE_IMAGE_PATH = '/files/image.png';
+/** Bytes served as image/png that are not one. */
+export const NOT_AN_IMAGE_PATH = '/files/not-an-image';
+/** An image/png of HUGE_BYTES, chunked without Content-Length, for download limits. */
+export const HUGE_PATH = '/files/huge';
+export const HUGE_BYTES = 8 * 1024 * 1024;
+/** `/files/status/503` answers 503, for the download's status mapping. */
+export const STATUS_PATH = '/files/status/';
+
+let fakeImage: Promise<Buffer> | undefined;
+export function fakeImagePng(): Promise<Buffer> {
+  fakeImage ??= sharp({
+    create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 140, b: 90 } },
+  })
+    .png()
+    .toBuffer();
+  return fakeImage;
+}
+
+/** A PNG of one colour at any size: what the base64-answering fakes send back. */
+export function solidPng(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 90, g: 60, b: 200 } } })
+    .png()
+    .toBuffer();
+}
+
+/** Starts a loopback server on a free port that records every request before `route` answers. */
+export async function startFakeServer(route: FakeRoute): Promise<FakeServer> {
+  const requests: RecordedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((error: Error) => {
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { message: `fake broke: ${error.message}` } });
+      else res.destroy();
+    });
+  });
+  async function handle(req: http.IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const recorded: RecordedRequest = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: req.headers,
+      body: parseJson(text),
+    };
+    requests.push(recorded);
+    if (recorded.path.startsWith('/files/')) return serveFile(recorded.path, res);
+    return route(recorded, res);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // Keep-alive connections and stalled answers would otherwise hold close() open.
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Plays a common step: `fail` answers and returns true (done); `delay` waits, then lets the
+ * normal answer follow (false), unless the client gave up meanwhile (true).
+ */
+export async function playCommonStep(step: CommonStep, res: ServerResponse): Promise<boolean> {
+  if (step.kind === 'fail') {
+    sendJson(res, step.status, step.body, step.headers);
+    return true;
+  }
+  const gone = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), step.ms);
+    res.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  return gone || res.destroyed;
+}
+
+async function serveFile(path: string, res: ServerResponse): Promise<void> {
+  if (path === FAKE_IMAGE_PATH) {
+    const png = await fakeImagePng();
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': png.length });
+    res.end(png);
+  } else if (path === NOT_AN_IMAGE_PATH) {
+    res.writeHead(200, { 'Content-Type': 'image/png' });
+    res.end('<html><body>Sorry, this image has expired.</body></html>');
+  } else if (path === HUGE_PATH) {
+    await streamHuge(res);
+  } else if (path.startsWith(STATUS_PATH)) {
+    sendJson(res, Number(path.slice(STATUS_PATH.length)) || 500, 'as you asked');
+  } else {
+    sendJson(res, 404, 'no such file');
+  }
+}
+
+/** Writes with back-pressure and stops as soon as the client hangs up, as a CDN would. */
+async function streamHuge(res: ServerResponse): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'image/png' });
+  const closed = new Promise<void>((resolve) => res.once('close', resolve));
+  const chunk = Buffer.alloc(64 * 1024, 0x89);
+  for (let sent = 0; sent < HUGE_BYTES && !res.destroyed; sent += chunk.length) {
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), closed]);
+  }
+  if (!res.destroyed) res.end();
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return '';
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
