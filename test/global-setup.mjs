@@ -1,7 +1,8 @@
 import { execSync } from 'node:child_process';
 import pg from 'pg';
 
-const BASE = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432/image_automation_test';
+const BASE =
+  process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432/image_automation_test';
 
 function adminClient() {
   const admin = new URL(BASE);
@@ -32,7 +33,9 @@ export default async function globalSetup() {
   await client.connect();
   try {
     // Leftovers of runs that were killed before their teardown.
-    const { rows } = await client.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${base}\\_%`]);
+    const { rows } = await client.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      `${base}\\_%`,
+    ]);
     for (const { datname } of rows) {
       const pid = Number(datname.slice(base.length + 1));
       if (Number.isInteger(pid) && !isRunning(pid)) {

@@ -10,5 +10,8 @@ export function craftJwt(header: object, payload: object, secret?: string): stri
 }
 
 export function decodeJwtPayload(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
 }

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -35,6 +36,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     config,
     dataSource: app.get<DataSource>(getDataSourceToken()),
     http: () => request(server),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      await rm(config.mediaRoot, { recursive: true, force: true });
+    },
   };
 }

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** This run's database, created and migrated by global-setup.mjs, which sets the variable. */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/image_automation_test';
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/image_automation_test';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789-0123456789-abcdef';
 
