@@ -234,7 +234,11 @@ function parseEncryptionKey(
   }
   // Node's base64 decoder skips characters it does not know: check the alphabet first.
   const isBase64 = /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw);
-  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : isBase64 ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
+  const key = /^[0-9a-fA-F]{64}$/.test(raw)
+    ? Buffer.from(raw, 'hex')
+    : isBase64
+      ? Buffer.from(raw, 'base64')
+      : Buffer.alloc(0);
   if (key.length !== 32) {
     problems.push('TOKEN_ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
   }
