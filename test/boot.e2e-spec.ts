@@ -182,7 +182,13 @@ describe('server boot', () => {
   });
 
   it('serves no HTTP without the api role, yet keeps running until SIGTERM', async () => {
-    const { port, server } = await startServer({ APP_ROLES: 'worker,scheduler' });
+    // A database of its own: its scheduler's sweeps must not touch other test files' rows.
+    const databaseUrl = scratchDatabaseUrl('image_automation_boot');
+    scratchDatabases.push(databaseUrl);
+    const { port, server } = await startServer({
+      APP_ROLES: 'worker,scheduler',
+      DATABASE_URL: databaseUrl,
+    });
 
     await waitUntil(
       async () => (server.stdout.includes('Running roles worker,scheduler') ? true : undefined),

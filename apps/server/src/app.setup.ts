@@ -1,10 +1,10 @@
-import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { type AppConfig, validationExceptionFactory } from '@app/common';
+import type { AppConfig } from '@app/common';
 import { ProblemResponse } from './http/api-problems.decorator.js';
 import { installBodyParsing } from './http/body-parsing.js';
+import { AppValidationPipe } from './http/validation.pipe.js';
 
 /** Everything an HTTP app needs beyond its modules; main.ts and the e2e tests share it. */
 export function configureHttpApp(app: NestExpressApplication, config: AppConfig): void {
@@ -12,16 +12,7 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   installBodyParsing(app);
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      stopAtFirstError: true,
-      transform: true,
-      transformOptions: { enableImplicitConversion: false },
-      exceptionFactory: validationExceptionFactory,
-    }),
-  );
+  app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,

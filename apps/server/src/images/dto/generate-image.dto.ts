@@ -5,6 +5,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  Matches,
   IsString,
   Max,
   MaxLength,
@@ -21,7 +22,7 @@ import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
 export class GenerateImageDto {
   @ApiProperty({ maxLength: 2000, example: 'A lighthouse on a cliff at dawn' })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'prompt may not be blank' })
   @MaxLength(2000)
   prompt: string;
 

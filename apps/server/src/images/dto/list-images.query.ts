@@ -34,12 +34,14 @@ export class ListImagesQuery extends PageQuery {
     description: 'Comma-separated; images with any of them.',
   })
   @IsOptional()
+  // `tags=a,b` and `tags=a&tags=b` alike; names compared as stored, lower-cased.
   @Transform(({ value }) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((name) => name.trim().toLowerCase())
-          .filter(Boolean)
+    typeof value === 'string' || Array.isArray(value)
+      ? [value]
+          .flat()
+          .flatMap((part: unknown) => (typeof part === 'string' ? part.split(',') : [part]))
+          .map((name) => (typeof name === 'string' ? name.trim().toLowerCase() : name))
+          .filter((name) => name !== '')
       : value,
   )
   @IsArray()

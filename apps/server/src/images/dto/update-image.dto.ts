@@ -1,12 +1,12 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { OptionalNotNull } from '../../http/transforms.js';
-import { ArrayMaxSize, IsArray, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsNotEmpty, Matches, IsString, MaxLength } from 'class-validator';
 
 /** PUT: the create rules apply (prompt required). */
 export class PutImageDto {
   @ApiProperty({ maxLength: 2000 })
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'prompt may not be blank' })
   @MaxLength(2000)
   prompt: string;
 
