@@ -3,6 +3,7 @@ import { ImageGenerationSweep } from '../apps/server/src/images/image-generation
 import { JobQueue } from '../apps/server/src/jobs/job-queue.service.js';
 import { JobName } from '../apps/server/src/jobs/job.types.js';
 import { bearer, registerUser } from './factories/user.factory.js';
+import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
 
@@ -10,11 +11,21 @@ const TEN_MINUTES = 10 * 60 * 1000;
 
 describe('generation survives losing its queue', () => {
   let api: TestApp;
+  let databaseUrl: string;
   beforeAll(async () => {
+    // A database of its own: the sweep looks at every row, and other test files leave pending ones.
+    databaseUrl = await migratedScratchDatabase('image_automation_recovery');
     // No worker here: jobs wait in Redis until the test decides.
-    api = await createTestApp({ APP_ROLES: 'api', IMAGE_PROVIDER: 'local' });
+    api = await createTestApp({
+      APP_ROLES: 'api',
+      IMAGE_PROVIDER: 'local',
+      DATABASE_URL: databaseUrl,
+    });
   });
-  afterAll(() => api.close());
+  afterAll(async () => {
+    await api.close();
+    await dropScratchDatabase(databaseUrl);
+  });
 
   it('rebuilds the jobs from the rows after Redis lost them, and each image is generated once', async () => {
     const user = await registerUser(api);
@@ -36,6 +47,7 @@ describe('generation survives losing its queue', () => {
       APP_ROLES: 'api,worker',
       IMAGE_PROVIDER: 'local',
       REDIS_PREFIX: api.config.redis.prefix,
+      DATABASE_URL: databaseUrl,
     });
     try {
       const sweep = worker.app.get(ImageGenerationSweep);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { runMigrations } from '../../apps/server/src/boot/migrate.js';
 import { TEST_DATABASE_URL } from './test-env.js';
 
 /** One query on its own connection, closed afterwards. */
@@ -43,4 +44,18 @@ function adminUrl(url: string): string {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   return admin.toString();
+}
+
+/**
+ * A database of the test's own with every migration applied: for tests whose sweeps look at
+ * every row (the shared run database holds other files' rows). Drop it with dropScratchDatabase().
+ */
+export async function migratedScratchDatabase(
+  prefix = 'image_automation_scratch',
+): Promise<string> {
+  const url = scratchDatabaseUrl(prefix);
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  await query(adminUrl(url), `CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  await runMigrations(url);
+  return url;
 }
