@@ -14,6 +14,7 @@ import { ImagesModule } from './images/images.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { MediaModule } from './media/media.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { SchedulerModule } from './scheduler/scheduler.module.js';
 
 /**
  * One module tree for every role. The roles only decide what runs: HTTP is served when `api`
@@ -58,6 +59,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         ImagesModule,
+        SchedulerModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

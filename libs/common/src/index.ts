@@ -1,2 +1,3 @@
 export * from './config/index.js';
+export * from './crypto/index.js';
 export * from './problem/index.js';

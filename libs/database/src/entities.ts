@@ -1,8 +1,11 @@
 import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
 import { ImageTag } from './image-tag/image-tag.entity.js';
+import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
+import { ScheduledPost } from './scheduled-post/scheduled-post.entity.js';
+import { SocialAccount } from './social-account/social-account.entity.js';
 import { TokenFamily } from './token-family/token-family.entity.js';
 import { User } from './user/user.entity.js';
 import { UserImageStats } from './user-image-stats/user-image-stats.entity.js';
@@ -17,4 +20,7 @@ export const ENTITIES = [
   ImageTag,
   ImageGenerationHistory,
   UserImageStats,
+  SocialAccount,
+  ScheduledPost,
+  PostAnalytics,
 ];

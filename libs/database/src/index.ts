@@ -11,3 +11,6 @@ export * from './generated-image/generated-image.entity.js';
 export * from './image-generation-history/image-generation-history.entity.js';
 export * from './image-tag/image-tag.entity.js';
 export * from './user-image-stats/user-image-stats.entity.js';
+export * from './post-analytics/post-analytics.entity.js';
+export * from './scheduled-post/scheduled-post.entity.js';
+export * from './social-account/social-account.entity.js';
