@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { type AppConfig, loadConfig } from '@app/common';
 import { AppModule } from '../../apps/server/src/app.module.js';
 import { configureHttpApp } from '../../apps/server/src/app.setup.js';
+import { freePort } from './spawn.js';
 import { testEnv } from './test-env.js';
 
 export interface TestApp {
@@ -18,9 +19,19 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app (same modules and HTTP setup as main.ts) on the test database and Redis. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const config = loadConfig(testEnv(env));
+/**
+ * The real app (same modules and HTTP setup as main.ts) on the test database and Redis. With
+ * `listen`, it serves on a free loopback port that PUBLIC_BASE_URL names, so that third-party
+ * fakes can fetch its signed media URLs as the real platforms do.
+ */
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: { listen?: boolean } = {},
+): Promise<TestApp> {
+  const port = options.listen ? await freePort() : undefined;
+  const config = loadConfig(
+    testEnv(port ? { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env } : env),
+  );
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
   }).compile();
@@ -29,7 +40,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     logger: false,
   });
   configureHttpApp(app, config);
-  await app.init();
+  if (port) await app.listen(port, '127.0.0.1');
+  else await app.init();
   const server = app.getHttpServer();
   return {
     app,

@@ -34,7 +34,9 @@ export class JobWorker implements OnApplicationBootstrap {
   }
 
   private concurrency(queue: QueueName): number {
-    return queue === QueueName.Images ? this.config.images.concurrency : 1;
+    if (queue === QueueName.Images) return this.config.images.concurrency;
+    if (queue === QueueName.Posts) return this.config.publishing.concurrency;
+    return 1;
   }
 
   private discoverHandlers(): Map<JobName, Handler> {

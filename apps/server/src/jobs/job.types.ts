@@ -5,22 +5,34 @@
 export enum QueueName {
   Maintenance = 'maintenance',
   Images = 'images',
+  Posts = 'posts',
 }
 
 export enum JobName {
   PurgeExpiredTokens = 'auth.purge-expired-tokens',
   GenerateImage = 'images.generate',
+  PublishPost = 'posts.publish',
+  ReconcilePost = 'posts.reconcile',
+  SyncPostAnalytics = 'posts.sync-analytics',
 }
 
 export interface JobPayloads {
   [JobName.PurgeExpiredTokens]: { before: string };
   /** `generation` is the image's generation counter when enqueued: a stale job is a no-op. */
   [JobName.GenerateImage]: { imageId: number; generation: number };
+  /** `version` is the post's version when enqueued: a stale job (time changed, re-armed) exits. */
+  [JobName.PublishPost]: { postId: number; version: number };
+  /** A post left in processing past its lease: decide from its checkpoint, never blindly. */
+  [JobName.ReconcilePost]: { postId: number; version: number };
+  [JobName.SyncPostAnalytics]: { postId: number };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.PurgeExpiredTokens]: QueueName.Maintenance,
   [JobName.GenerateImage]: QueueName.Images,
+  [JobName.PublishPost]: QueueName.Posts,
+  [JobName.ReconcilePost]: QueueName.Posts,
+  [JobName.SyncPostAnalytics]: QueueName.Posts,
 };
 
 /**

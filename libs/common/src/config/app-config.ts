@@ -48,6 +48,19 @@ export interface AppConfig {
     openai: { url: string; apiKey?: string; model: string };
     automatic1111: { url: string };
   };
+  publishing: {
+    /** Publish jobs at once in one worker process (they wait on the platforms, not the CPU). */
+    concurrency: number;
+    /** A post left in processing longer than this is reconciled. */
+    leaseMs: number;
+    /** Tries of one post on transient errors and rate limits before it fails. */
+    attempts: number;
+    backoffMs: number;
+    /** Platform calls time out after this. */
+    requestTimeoutMs: number;
+    /** How long a signed image URL handed to a platform stays valid. */
+    mediaUrlTtlSeconds: number;
+  };
   platforms: {
     instagramGraphUrl: string;
     facebookGraphUrl: string;

@@ -197,6 +197,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
       automatic1111: { url: url('SD_API_URL', 'http://127.0.0.1:7860', ['http:', 'https:']) },
     },
+    publishing: {
+      concurrency: integer('PUBLISH_WORKER_CONCURRENCY', 20, 1, 500),
+      leaseMs: duration('PUBLISH_LEASE', '2m') * 1000,
+      attempts: integer('PUBLISH_ATTEMPTS', 5, 1, 50),
+      backoffMs: integer('PUBLISH_RETRY_BACKOFF_MS', 5000, 1, 3_600_000),
+      requestTimeoutMs: duration('PLATFORM_REQUEST_TIMEOUT', '30s') * 1000,
+      mediaUrlTtlSeconds: duration('PLATFORM_MEDIA_URL_TTL', '24h'),
+    },
     platforms: {
       instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', [
         'http:',

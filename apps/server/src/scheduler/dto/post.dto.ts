@@ -1,0 +1,108 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsISO8601, IsString, MaxLength, Min } from 'class-validator';
+import { SOCIAL_PLATFORMS, type SocialPlatform } from '@app/database';
+import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
+
+/** `hashtags` as a space-separated string; a list of strings is accepted and joined. */
+const ToHashtagString = () =>
+  Transform(({ value }) =>
+    Array.isArray(value) && value.every((tag) => typeof tag === 'string')
+      ? value
+          .map((tag: string) => tag.trim())
+          .filter(Boolean)
+          .join(' ')
+      : typeof value === 'string'
+        ? value.trim().split(/\s+/).filter(Boolean).join(' ')
+        : value,
+  );
+
+export class SchedulePostDto {
+  @ApiProperty({ example: 12, description: 'One of your validated images.' })
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  image: number;
+
+  @ApiProperty({
+    example: '2026-12-01T09:00:00+01:00',
+    description: 'In the future, with an offset.',
+  })
+  @IsISO8601({ strict: true })
+  scheduled_time: string;
+
+  @ApiProperty({ enum: SOCIAL_PLATFORMS })
+  @IsIn(SOCIAL_PLATFORMS)
+  platform: SocialPlatform;
+
+  @ApiProperty({ maxLength: 2200, example: 'Dawn over the harbour' })
+  @IsString()
+  @MaxLength(2200)
+  caption: string;
+
+  @ApiPropertyOptional({
+    example: '#sea #dawn',
+    description: 'Space-separated, or a list of strings.',
+  })
+  @OptionalNotNull()
+  @ToHashtagString()
+  @IsString()
+  @MaxLength(2200)
+  hashtags?: string;
+
+  @ApiPropertyOptional({
+    example: 3,
+    description: 'Your account on that platform; optional when you have exactly one usable.',
+  })
+  @OptionalNotNull()
+  @ToInteger()
+  @IsInt()
+  @Min(1)
+  account?: number;
+}
+
+/** PUT: time and caption required (the create rules); PATCH: any of them. */
+export class PutPostDto {
+  @ApiProperty({ example: '2026-12-01T09:00:00+01:00' })
+  @IsISO8601({ strict: true })
+  scheduled_time: string;
+
+  @ApiProperty({ maxLength: 2200 })
+  @IsString()
+  @MaxLength(2200)
+  caption: string;
+
+  @ApiPropertyOptional({ description: 'Space-separated, or a list of strings.' })
+  @OptionalNotNull()
+  @ToHashtagString()
+  @IsString()
+  @MaxLength(2200)
+  hashtags?: string;
+}
+
+export class PatchPostDto {
+  @ApiPropertyOptional({ example: '2026-12-01T09:00:00+01:00' })
+  @OptionalNotNull()
+  @IsISO8601({ strict: true })
+  scheduled_time?: string;
+
+  @ApiPropertyOptional({ maxLength: 2200 })
+  @OptionalNotNull()
+  @IsString()
+  @MaxLength(2200)
+  caption?: string;
+
+  @ApiPropertyOptional({ description: 'Space-separated, or a list of strings.' })
+  @OptionalNotNull()
+  @ToHashtagString()
+  @IsString()
+  @MaxLength(2200)
+  hashtags?: string;
+}
+
+export class RepublishDto {
+  @ApiPropertyOptional({ description: 'When to publish the copy; now when left out.' })
+  @OptionalNotNull()
+  @IsISO8601({ strict: true })
+  scheduled_time?: string;
+}

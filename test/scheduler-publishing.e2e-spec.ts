@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as graphFake from './fakes/graph.fake.js';
+import {
+  connectAccount,
+  inSeconds,
+  userWithValidatedImage,
+  waitForPostStatus,
+} from './factories/post.factory.js';
+import { bearer, type RegisteredUser } from './factories/user.factory.js';
+import { createTestApp, type TestApp } from './support/test-app.js';
+
+describe('publishing to Instagram through the Graph fake', () => {
+  let fake: graphFake.GraphFake;
+  let app: TestApp;
+  let user: RegisteredUser;
+  let imageId: number;
+  let accountId: number;
+
+  beforeAll(async () => {
+    fake = await graphFake.start();
+    app = await createTestApp(
+      {
+        APP_ROLES: 'api,worker',
+        IMAGE_PROVIDER: 'local',
+        INSTAGRAM_GRAPH_URL: fake.graphUrl,
+        FACEBOOK_GRAPH_URL: fake.graphUrl,
+      },
+      { listen: true },
+    );
+    ({ user, imageId } = await userWithValidatedImage(app));
+    accountId = await connectAccount(app, user, {
+      platform: 'instagram',
+      account_id: fake.igUserId,
+      access_token: fake.token,
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  const schedule = (body: Record<string, unknown>) =>
+    app.http().post('/api/scheduler/schedule/').set(bearer(user.access)).send(body);
+
+  it('publishes at its time, once, with the image fetched from a signed URL', async () => {
+    const before = fake.media.length;
+    const response = await schedule({
+      image: imageId,
+      platform: 'instagram',
+      scheduled_time: inSeconds(2),
+      caption: 'Dawn',
+      hashtags: ['#sea', '#dawn'],
+    }).expect(201);
+    expect(response.body.post).toMatchObject({
+      status: 'scheduled',
+      account: accountId,
+      hashtags: '#sea #dawn',
+      image: imageId,
+      is_due: false,
+      can_be_cancelled: true,
+    });
+    expect(response.body.task_id).toBe(`publish-post:${response.body.post.id}:1`);
+
+    const post = await waitForPostStatus(app, user, response.body.post.id, ['posted', 'failed']);
+    expect(post.status).toBe('posted');
+    expect(post.error_message).toBe('');
+    expect(fake.media.length).toBe(before + 1);
+    const media = fake.media[fake.media.length - 1];
+    expect(post.platform_post_id).toBe(media.id);
+    expect(media.caption).toBe('Dawn\n\n#sea #dawn');
+    const lateness = Date.parse(post.posted_at) - Date.parse(post.scheduled_time);
+    expect(lateness).toBeGreaterThanOrEqual(0);
+    expect(lateness).toBeLessThan(5000);
+  });
+
+  it('publishes now on demand, and refuses to publish a posted post again', async () => {
+    const scheduled = await schedule({
+      image: imageId,
+      platform: 'instagram',
+      scheduled_time: inSeconds(3600),
+      caption: 'Later',
+    }).expect(201);
+    const id = scheduled.body.post.id;
+    const now = await app
+      .http()
+      .post(`/api/scheduler/posts/${id}/publish-now/`)
+      .set(bearer(user.access))
+      .expect(202);
+    expect(now.body.task_id).toBe(`publish-post:${id}:2`);
+    const post = await waitForPostStatus(app, user, id, ['posted', 'failed']);
+    expect(post.status).toBe('posted');
+    const again = await app
+      .http()
+      .post(`/api/scheduler/posts/${id}/publish-now/`)
+      .set(bearer(user.access))
+      .expect(409);
+    expect(again.headers['content-type']).toMatch(/problem\+json/);
+  });
+
+  it('fails with reconnect_required when the token expired, and marks the account', async () => {
+    const expired = await connectAccount(app, user, {
+      platform: 'instagram',
+      account_id: `${fake.igUserId}`.replace(/\d$/, '9'),
+      access_token: graphFake.EXPIRED_TOKEN,
+    });
+    const scheduled = await schedule({
+      image: imageId,
+      platform: 'instagram',
+      account: expired,
+      scheduled_time: inSeconds(1),
+      caption: 'Expired',
+    }).expect(201);
+    const post = await waitForPostStatus(app, user, scheduled.body.post.id, ['posted', 'failed']);
+    expect(post).toMatchObject({ status: 'failed', error_code: 'reconnect_required' });
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${expired}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('reconnect_required');
+  });
+});
