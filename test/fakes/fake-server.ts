@@ -10,6 +10,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON when the body was JSON, else the text ('' when there was none). */
   body: unknown;
+  /** The body's bytes as received (multipart uploads, binary PUTs). */
+  raw?: Buffer;
 }
 
 export interface FakeServer {
@@ -67,12 +69,14 @@ export async function startFakeServer(route: FakeRoute): Promise<FakeServer> {
   async function handle(req: http.IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString('utf8');
     const recorded: RecordedRequest = {
       method: req.method ?? '',
       path: req.url ?? '',
       headers: req.headers,
       body: parseJson(text),
+      raw,
     };
     requests.push(recorded);
     if (recorded.path.startsWith('/files/')) return serveFile(recorded.path, res);
@@ -161,5 +165,65 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return text;
+  }
+}
+
+/** "Answer lost after accepting": the work is done, then the socket dies without an answer. */
+export function loseAnswer(res: ServerResponse): void {
+  res.socket?.destroy();
+}
+
+/**
+ * Downloads what a platform was asked to fetch (Meta, TikTok pull the image from our URL):
+ * ok only for a 200 whose bytes are an image.
+ */
+export async function fetchImageLikeAPlatform(
+  url: string,
+): Promise<{ ok: true; bytes: Buffer } | { ok: false; reason: string }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    if (response.status !== 200) return { ok: false, reason: `HTTP ${response.status}` };
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const metadata = await sharp(bytes)
+      .metadata()
+      .catch(() => undefined);
+    if (!metadata?.format) return { ok: false, reason: 'not an image' };
+    return { ok: true, bytes };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+/** Steps queued per endpoint name, played one per call; and calls counted per endpoint. */
+export class EndpointScript<Step> {
+  private readonly steps = new Map<string, Step[]>();
+  readonly calls: Record<string, number> = {};
+
+  push(endpoint: string, step: Step): void {
+    const queue = this.steps.get(endpoint) ?? [];
+    queue.push(step);
+    this.steps.set(endpoint, queue);
+  }
+
+  /** Counts the call and returns the next step scripted for it, if any. */
+  next(endpoint: string): Step | undefined {
+    this.calls[endpoint] = (this.calls[endpoint] ?? 0) + 1;
+    return this.steps.get(endpoint)?.shift();
+  }
+
+  reset(): void {
+    this.steps.clear();
+    for (const key of Object.keys(this.calls)) delete this.calls[key];
+  }
+}
+
+/** Parses a multipart/form-data body the way a real server would. */
+export async function parseMultipart(request: RecordedRequest): Promise<FormData | undefined> {
+  const type = request.headers['content-type'];
+  if (!type?.startsWith('multipart/form-data') || !request.raw) return undefined;
+  try {
+    return await new Response(request.raw, { headers: { 'Content-Type': type } }).formData();
+  } catch {
+    return undefined;
   }
 }

@@ -23,11 +23,15 @@ import {
   type PlatformName,
   type PublishRequest,
   type PublishResult,
+  type Reconciliation,
 } from './platforms/platform.js';
 import { composeText } from './platforms/platform.registry.js';
 import { PostsService } from './posts.service.js';
 
 type Outcome = 'posted' | 'failed' | 'retrying' | 'skipped';
+
+/** Reconcile attempts (immediate, then one per lease) before a post is given up as outcome_unknown. */
+const RECONCILE_TRIES = 4;
 
 /**
  * Publishes a post exactly once. The claim is one conditional UPDATE (only one worker can win
@@ -228,32 +232,56 @@ export class PublishPostProcessor {
     return { platform: this.platforms[post.platform], request, accountId: account.id };
   }
 
-  /** The platform may have published: ask it, from what was recorded. */
+  /**
+   * The platform may have published: ask it, from what was recorded. If asking fails for a
+   * passing reason, the post stays in processing: its lease runs out and the sweep asks again,
+   * a few times, before giving up with outcome_unknown.
+   */
   private async settleUnknown(
     post: ScheduledPost,
     platform: Platform,
     request: PublishRequest,
     why: string,
   ): Promise<Outcome> {
+    let reconciliation: Reconciliation;
     try {
-      const reconciliation = await platform.reconcile({
+      reconciliation = await platform.reconcile({
         ...request,
         signal: AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
       });
-      if (reconciliation.outcome === 'published') return this.posted(post, reconciliation.result);
-      if (reconciliation.outcome === 'not_published') return this.retryLater(post, 'timeout', why);
-      return this.fail(
-        post,
-        'outcome_unknown',
-        `${why} The platform cannot tell whether it was published (${reconciliation.reason}); check the account before publishing again.`,
-      );
     } catch (error) {
+      const tries = Number(post.metadata.reconcile_attempts ?? 0) + 1;
+      const passing =
+        error instanceof PlatformError &&
+        ['rate_limited', 'transient', 'timeout'].includes(error.code);
+      if (passing && tries < RECONCILE_TRIES) {
+        await this.dataSource
+          .getRepository(ScheduledPost)
+          .update(
+            { id: post.id, version: post.version, status: 'processing' },
+            {
+              metadata: {
+                ...post.metadata,
+                reconcile_attempts: tries,
+                last_error: (error as Error).message,
+              },
+            },
+          );
+        return 'retrying';
+      }
       return this.fail(
         post,
         'outcome_unknown',
         `${why} Reconciling failed too (${(error as Error).message}); check the account before publishing again.`,
       );
     }
+    if (reconciliation.outcome === 'published') return this.posted(post, reconciliation.result);
+    if (reconciliation.outcome === 'not_published') return this.retryLater(post, 'timeout', why, 0);
+    return this.fail(
+      post,
+      'outcome_unknown',
+      `${why} The platform cannot tell whether it was published (${reconciliation.reason}); check the account before publishing again.`,
+    );
   }
 
   private async refreshed(

@@ -59,15 +59,18 @@ export class PublishingSweep {
         requeued++;
       }
     }
-    const stuck: { id: number; version: number; attempts: number }[] = await this.dataSource.query(
-      `SELECT id, version, attempts FROM scheduled_posts WHERE status = 'processing' AND lease_until < $1 ORDER BY lease_until LIMIT $2`,
+    const stuck: { id: number; version: number; lease_until: Date }[] = await this.dataSource.query(
+      `SELECT id, version, lease_until FROM scheduled_posts WHERE status = 'processing' AND lease_until < $1 ORDER BY lease_until LIMIT $2`,
       [now, BATCH],
     );
     for (const post of stuck) {
       await this.queue.enqueue(
         JobName.ReconcilePost,
         { postId: post.id, version: post.version },
-        { jobId: `reconcile-post:${post.id}:${post.version}:${post.attempts}` },
+        {
+          // Each reconcile extends the lease, so the next round has an id of its own.
+          jobId: `reconcile-post:${post.id}:${post.version}:${new Date(post.lease_until).getTime()}`,
+        },
       );
     }
     if (requeued || stuck.length)

@@ -1,0 +1,292 @@
+import {
+  type Platform,
+  type PlatformAccount,
+  PlatformError,
+  type PostMetrics,
+  type PublishRequest,
+  type PublishResult,
+  type Reconciliation,
+  type RefreshedTokens,
+} from './platform.js';
+import {
+  count,
+  type PlatformCall,
+  platformRequest,
+  readTokens,
+  refuseIfSent,
+  requireString,
+  sendCreating,
+  sleep,
+} from './platform-http.js';
+
+export interface TikTokOptions {
+  /** e.g. https://open.tiktokapis.com */
+  apiUrl: string;
+  clientKey?: string;
+  clientSecret?: string;
+  /** Must be one the creator allows; apps not yet audited by TikTok may only post SELF_ONLY. */
+  privacyLevel?: string;
+  pollIntervalMs?: number;
+  maxPolls?: number;
+}
+
+/** TikTok's photo title limit (the whole text goes in the description, up to 4000). */
+const TITLE_LIMIT = 90;
+/** fail_reason values that mean TikTok could not fetch the picture from our URL. */
+const PULL_FAILURE = /pull|download|fetch/i;
+
+interface PublishStatus {
+  status: string;
+  failReason: string;
+  postIds: string[];
+}
+
+/**
+ * TikTok Content Posting API, photo mode: `content/init/` with PULL_FROM_URL (TikTok downloads
+ * the JPEG), then `status/fetch/` until PUBLISH_COMPLETE. The moment of init is recorded before
+ * it and the publish_id right after, so a crash resumes polling instead of posting again.
+ */
+export class TikTokPlatform implements Platform {
+  readonly name = 'tiktok' as const;
+  private readonly api: string;
+  private readonly pollIntervalMs: number;
+  private readonly maxPolls: number;
+
+  constructor(private readonly options: TikTokOptions) {
+    this.api = options.apiUrl.replace(/\/+$/, '');
+    this.pollIntervalMs = options.pollIntervalMs ?? 3000;
+    this.maxPolls = options.maxPolls ?? 40;
+  }
+
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    const { account, signal, checkpoint } = request;
+    let publishId: string | undefined = checkpoint.publishId;
+    if (!publishId) {
+      refuseIfSent(this.name, checkpoint, 'initSentAt');
+      const call = {
+        ...this.call('publish init', '/v2/post/publish/content/init/', account, signal),
+        createsPost: true,
+      };
+      const answer = await sendCreating(request, 'initSentAt', () =>
+        platformRequest({
+          ...call,
+          json: {
+            post_info: {
+              title: title(request.text),
+              description: request.text,
+              privacy_level: this.options.privacyLevel ?? 'PUBLIC_TO_EVERYONE',
+              disable_comment: false,
+              auto_add_music: true,
+            },
+            source_info: {
+              source: 'PULL_FROM_URL',
+              photo_images: [request.imageUrl],
+              photo_cover_index: 0,
+            },
+            post_mode: 'DIRECT_POST',
+            media_type: 'PHOTO',
+          },
+        }),
+      );
+      publishId = requireString(
+        (answer.body.data as { publish_id?: unknown })?.publish_id,
+        call,
+        'data.publish_id',
+      );
+      await request.record({ publishId });
+    }
+    return this.waitComplete(publishId, account, signal);
+  }
+
+  async reconcile(request: PublishRequest): Promise<Reconciliation> {
+    const { account, signal, checkpoint } = request;
+    if (!checkpoint.publishId) {
+      return checkpoint.initSentAt
+        ? {
+            outcome: 'unknown',
+            reason: `tiktok publish init was sent at ${checkpoint.initSentAt} and its publish_id was never received`,
+          }
+        : { outcome: 'not_published' };
+    }
+    const state = await this.fetchStatus(checkpoint.publishId, account, signal);
+    if (state.status === 'PUBLISH_COMPLETE') {
+      return { outcome: 'published', result: result(checkpoint.publishId, state) };
+    }
+    // Still processing or failed: publish() resumes this same publish_id (never a new init) and
+    // either waits for it or fails with TikTok's reason.
+    return { outcome: 'not_published' };
+  }
+
+  /**
+   * `POST /v2/video/query/` (scope video.list) with the public post id: likes, comments, shares
+   * and views. A post it does not list (still in moderation, private) gives zeros.
+   */
+  async metrics(
+    account: PlatformAccount,
+    platformPostId: string,
+    signal: AbortSignal,
+  ): Promise<PostMetrics> {
+    const fields = 'id,like_count,comment_count,share_count,view_count';
+    const call = this.call('post metrics', `/v2/video/query/?fields=${fields}`, account, signal);
+    const answer = await platformRequest({
+      ...call,
+      json: { filters: { video_ids: [platformPostId] } },
+    });
+    const videos = (answer.body.data as { videos?: Record<string, unknown>[] } | undefined)?.videos;
+    const video = (Array.isArray(videos) ? videos : []).find(
+      (item) => String(item.id) === platformPostId,
+    );
+    const views = count(video?.view_count);
+    return {
+      likes: count(video?.like_count),
+      comments: count(video?.comment_count),
+      shares: count(video?.share_count),
+      views,
+      reach: 0,
+      impressions: 0,
+    };
+  }
+
+  async refreshTokens(account: PlatformAccount, signal: AbortSignal): Promise<RefreshedTokens> {
+    const { clientKey, clientSecret } = this.options;
+    if (!account.refreshToken || !clientKey || !clientSecret) {
+      throw new PlatformError(
+        'reconnect_required',
+        account.refreshToken
+          ? 'tiktok: no client key configured to refresh tokens'
+          : 'tiktok: no refresh token',
+      );
+    }
+    const call: PlatformCall = {
+      platform: this.name,
+      dialect: 'tiktok',
+      what: 'token refresh',
+      method: 'POST',
+      url: `${this.api}/v2/oauth/token/`,
+      signal,
+      oauth: true,
+    };
+    const answer = await platformRequest({
+      ...call,
+      form: {
+        client_key: clientKey,
+        client_secret: clientSecret,
+        grant_type: 'refresh_token',
+        refresh_token: account.refreshToken,
+      },
+    });
+    return readTokens(answer.body, call, account.refreshToken);
+  }
+
+  private async waitComplete(
+    publishId: string,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): Promise<PublishResult> {
+    for (let poll = 1; ; poll += 1) {
+      let state: PublishStatus;
+      try {
+        state = await this.fetchStatus(publishId, account, signal);
+      } catch (error) {
+        // TikTok has the post: whatever went wrong now, only reconcile() may follow.
+        throw accepted(error);
+      }
+      if (state.status === 'PUBLISH_COMPLETE') return result(publishId, state);
+      if (state.status === 'FAILED') {
+        throw new PlatformError(
+          PULL_FAILURE.test(state.failReason) ? 'media_unreachable' : 'platform_rejected',
+          `tiktok publish ${publishId} failed: ${state.failReason || 'no reason given'}`,
+        );
+      }
+      if (poll >= this.maxPolls) {
+        throw new PlatformError(
+          'timeout',
+          `tiktok publish ${publishId} still ${state.status} after ${poll} checks`,
+          { mayHaveBeenAccepted: true },
+        );
+      }
+      try {
+        await sleep(this.pollIntervalMs, signal, 'tiktok status polling');
+      } catch (error) {
+        throw accepted(error);
+      }
+    }
+  }
+
+  private async fetchStatus(
+    publishId: string,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): Promise<PublishStatus> {
+    const call = this.call('publish status', '/v2/post/publish/status/fetch/', account, signal);
+    const answer = await platformRequest({ ...call, json: { publish_id: publishId } });
+    const data = answer.body.data as { status?: unknown; fail_reason?: unknown } | undefined;
+    const status = requireString(data?.status, call, 'data.status');
+    return {
+      status,
+      failReason: typeof data?.fail_reason === 'string' ? data.fail_reason : '',
+      postIds: postIds(answer.text),
+    };
+  }
+
+  private call(
+    what: string,
+    path: string,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): PlatformCall {
+    return {
+      platform: this.name,
+      dialect: 'tiktok',
+      what,
+      method: 'POST',
+      url: `${this.api}${path}`,
+      headers: {
+        Authorization: `Bearer ${account.accessToken}`,
+        'Content-Type': 'application/json; charset=UTF-8',
+      },
+      signal,
+    };
+  }
+}
+
+/**
+ * The public post id once TikTok lists it; until moderation makes the post public the list is
+ * empty and the publish_id stands in (metadata says so).
+ */
+function result(publishId: string, state: PublishStatus): PublishResult {
+  const postId = state.postIds[0];
+  return {
+    platformPostId: postId ?? publishId,
+    platformPostUrl: null,
+    metadata: { publish_id: publishId, post_id_pending: postId === undefined },
+  };
+}
+
+/**
+ * `publicaly_available_post_id` (TikTok's spelling) holds 64-bit integers, which JSON.parse
+ * would round: they are read from the answer's text instead.
+ */
+function postIds(text: string): string[] {
+  const list = /"publicaly_available_post_id"\s*:\s*\[([^\]]*)\]/.exec(text)?.[1] ?? '';
+  return list
+    .split(',')
+    .map((item) => item.trim().replace(/^"|"$/g, ''))
+    .filter(Boolean);
+}
+
+function title(text: string): string {
+  const firstLine = text.split('\n', 1)[0].trim();
+  const chars = Array.from(firstLine);
+  return chars.length > TITLE_LIMIT ? `${chars.slice(0, TITLE_LIMIT - 1).join('')}…` : firstLine;
+}
+
+function accepted(error: unknown): PlatformError {
+  if (error instanceof PlatformError) {
+    return new PlatformError(error.code, error.message, {
+      ...error.options,
+      mayHaveBeenAccepted: true,
+    });
+  }
+  return new PlatformError('transient', (error as Error).message, { mayHaveBeenAccepted: true });
+}
