@@ -222,6 +222,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     notices,
   };
 
+  // A lease shorter than a publish could take would reconcile posts still being published.
+  if (config.publishing.leaseMs < 2 * config.publishing.requestTimeoutMs) {
+    problems.push('PUBLISH_LEASE must be at least twice PLATFORM_REQUEST_TIMEOUT');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
