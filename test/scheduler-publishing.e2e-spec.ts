@@ -7,7 +7,10 @@ import {
   waitForPostStatus,
 } from './factories/post.factory.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
+import { PublishingSweep } from '../apps/server/src/scheduler/publishing.sweep.js';
+import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait.js';
 
 describe('publishing to Instagram through the Graph fake', () => {
   let fake: graphFake.GraphFake;
@@ -118,5 +121,64 @@ describe('publishing to Instagram through the Graph fake', () => {
       .set(bearer(user.access))
       .expect(200);
     expect(account.body.status).toBe('reconnect_required');
+  });
+});
+
+describe('a slow but live publish outlasting its lease', () => {
+  let fake: graphFake.GraphFake;
+  let databaseUrl: string;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    fake = await graphFake.start();
+    // Its own database: the sweep below looks at every row.
+    databaseUrl = await migratedScratchDatabase('image_automation_lease');
+    app = await createTestApp(
+      {
+        APP_ROLES: 'api,worker',
+        IMAGE_PROVIDER: 'local',
+        INSTAGRAM_GRAPH_URL: fake.graphUrl,
+        DATABASE_URL: databaseUrl,
+        PUBLISH_LEASE: '1s',
+      },
+      { listen: true },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+    await dropScratchDatabase(databaseUrl);
+  });
+
+  it('keeps its lease renewed, so the sweep does not reconcile it, and it is posted once', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    await connectAccount(app, user, {
+      platform: 'instagram',
+      account_id: fake.igUserId,
+      access_token: fake.token,
+    });
+    fake.delay('media_publish', 3000);
+    const created = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(user.access))
+      .send({
+        image: imageId,
+        platform: 'instagram',
+        scheduled_time: inSeconds(1),
+        caption: 'Slow',
+      })
+      .expect(201);
+    await waitFor(
+      async () => (fake.calls.media_publish >= 1 ? true : undefined),
+      15_000,
+      'media_publish',
+    );
+    // Well past the one-second lease, while the platform is still answering.
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    expect(await app.app.get(PublishingSweep).tick()).toEqual({ requeued: 0, reconciling: 0 });
+    const post = await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
+    expect(post).toMatchObject({ status: 'posted', error_code: null });
+    expect(fake.media.filter((media) => media.caption === 'Slow')).toHaveLength(1);
   });
 });

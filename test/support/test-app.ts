@@ -30,7 +30,9 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const port = options.listen ? await freePort() : undefined;
   const config = loadConfig(
-    testEnv(port ? { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env } : env),
+    testEnv(
+      port ? { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env } : env,
+    ),
   );
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],

@@ -60,7 +60,7 @@ export class PublishPostProcessor {
   }: JobPayloads[JobName.PublishPost]): Promise<{ outcome: Outcome }> {
     const post = await this.claim(postId, version);
     if (!post) return { outcome: 'skipped' };
-    return { outcome: await this.attempt(post) };
+    return { outcome: await this.whileHoldingLease(post, () => this.attempt(post)) };
   }
 
   /** The sweep found the post in processing past its lease: decide from what was recorded. */
@@ -94,14 +94,39 @@ export class PublishPostProcessor {
     const prepared = await this.prepare(post);
     if ('failure' in prepared)
       return { outcome: await this.fail(post, prepared.failure.code, prepared.failure.message) };
+    const { platform, request } = prepared;
     return {
-      outcome: await this.settleUnknown(
-        post,
-        prepared.platform,
-        prepared.request,
-        'The worker stopped while publishing.',
+      outcome: await this.whileHoldingLease(post, () =>
+        this.settleUnknown(post, platform, request, 'The worker stopped while publishing.'),
       ),
     };
+  }
+
+  /**
+   * Renews the post's lease while this worker works on it, so the lease can be short (a dead
+   * worker's post is reconciled soon) without cutting into a slow but live platform call.
+   */
+  private async whileHoldingLease<T>(post: ScheduledPost, work: () => Promise<T>): Promise<T> {
+    const { leaseMs } = this.config.publishing;
+    const renew = setInterval(
+      () => {
+        void this.dataSource
+          .query(
+            `UPDATE scheduled_posts SET lease_until = now() + $1 * interval '1 millisecond'
+           WHERE id = $2 AND version = $3 AND status = 'processing'`,
+            [leaseMs, post.id, post.version],
+          )
+          .catch((error: Error) =>
+            this.logger.warn(`Could not renew the lease of post ${post.id}: ${error.message}`),
+          );
+      },
+      Math.max(200, Math.floor(leaseMs / 3)),
+    );
+    try {
+      return await work();
+    } finally {
+      clearInterval(renew);
+    }
   }
 
   private async claim(postId: number, version: number): Promise<ScheduledPost | null> {
@@ -255,18 +280,16 @@ export class PublishPostProcessor {
         error instanceof PlatformError &&
         ['rate_limited', 'transient', 'timeout'].includes(error.code);
       if (passing && tries < RECONCILE_TRIES) {
-        await this.dataSource
-          .getRepository(ScheduledPost)
-          .update(
-            { id: post.id, version: post.version, status: 'processing' },
-            {
-              metadata: {
-                ...post.metadata,
-                reconcile_attempts: tries,
-                last_error: (error as Error).message,
-              },
+        await this.dataSource.getRepository(ScheduledPost).update(
+          { id: post.id, version: post.version, status: 'processing' },
+          {
+            metadata: {
+              ...post.metadata,
+              reconcile_attempts: tries,
+              last_error: (error as Error).message,
             },
-          );
+          },
+        );
         return 'retrying';
       }
       return this.fail(
