@@ -170,7 +170,7 @@ export async function run(ctx) {
     ctx.log(`publishing: scheduling ${LATENESS_POSTS} posts over ${LATENESS_SPREAD_MS / 1000} s`);
     const begin = Date.now() + 10_000;
     const spread = Array.from(
-      { length: LATENESS_POSTS },
+      { length: withLateness ? LATENESS_POSTS : 0 },
       (_, i) => begin + Math.round((i * LATENESS_SPREAD_MS) / LATENESS_POSTS),
     );
     const latenessRows = await settle(await schedule(spread), LATENESS_SPREAD_MS + 60_000);
