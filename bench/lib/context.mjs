@@ -147,6 +147,10 @@ export async function createContext({ root, log }) {
     root,
     settings,
     resultsDir,
+    /** The build the app runs from (the copy of dist/, or BENCH_APP_DIST). */
+    appDist,
+    /** A temporary directory of this run, removed at the end. */
+    scratch,
     log,
     databaseUrl,
     postgresVersion: database.serverVersion,
@@ -194,14 +198,36 @@ export async function createContext({ root, log }) {
       return { user: response.json.user, access: response.json.tokens.access, password };
     },
 
-    /** Deletes the users the run signed up (their profile and tokens go with them), and the copy. */
+    /**
+     * Deletes the users the run signed up (their profile, tokens, images, posts and counters go
+     * with them), and the copy. A user who has images cannot be deleted as it is: the counter
+     * trigger on generated_images, fired by the cascade, upserts the user_image_stats row of a
+     * user already gone (a foreign key violation). Then, in one transaction, the triggers of
+     * generated_images are off for the delete: the users' counters rows go with them anyway.
+     */
     async cleanup() {
       rmSync(scratch, { recursive: true, force: true });
       if (createdUsers.length === 0) return;
       const client = new pg.Client({ connectionString: databaseUrl });
       await client.connect();
+      const remove = () =>
+        client.query('DELETE FROM users WHERE id = ANY($1::int[])', [createdUsers]);
       try {
-        await client.query('DELETE FROM users WHERE id = ANY($1::int[])', [createdUsers]);
+        try {
+          await remove();
+        } catch (error) {
+          if (error.code !== '23503') throw error;
+          await client.query('BEGIN');
+          try {
+            await client.query('ALTER TABLE generated_images DISABLE TRIGGER USER');
+            await remove();
+            await client.query('ALTER TABLE generated_images ENABLE TRIGGER USER');
+            await client.query('COMMIT');
+          } catch (retryError) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw retryError;
+          }
+        }
         createdUsers.length = 0;
       } finally {
         await client.end();

@@ -90,3 +90,25 @@ export async function alternate(targets, { rounds, connections, duration, onRun 
   );
   return { runs, medians };
 }
+
+/**
+ * The median over rounds of `name`'s figure divided by `base`'s in the same round (the base's
+ * divided by name's with invert): each round measures both one right after the other, so the
+ * ratio cancels most of what other work on the machine does to both. Null if a figure is missing.
+ */
+export function pairedRatio(runs, name, base, figure, invert = false) {
+  if (runs[name].some((run, i) => !run[figure] || !runs[base][i][figure])) return null;
+  return median(
+    runs[name].map((run, i) =>
+      invert ? runs[base][i][figure] / run[figure] : run[figure] / runs[base][i][figure],
+    ),
+  );
+}
+
+/** Percentile (nearest rank) of a list of numbers. */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1];
+}

@@ -72,3 +72,29 @@ export function printTable(header, rows) {
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const row of rows) console.log(line(row));
 }
+
+/** How the tables write figures. */
+export const fmt = {
+  rps: (value) => Math.round(value).toLocaleString('en-US'),
+  int: (value) => Math.round(value).toLocaleString('en-US'),
+  ms: (value) => `${value} ms`,
+  ms1: (value) =>
+    value === null || value === undefined
+      ? 'n/a'
+      : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`,
+  ratio: (value) => (value === null || value === undefined ? 'n/a' : value.toFixed(2)),
+  cpu: (us) =>
+    us === null || us === undefined ? 'n/a' : `${Math.round(us).toLocaleString('en-US')} µs`,
+};
+
+/** The machine line every section ends with (load averages from os.loadavg()[0]). */
+export function machineLine(ctx, { loadBefore, loadAfter }) {
+  const { machine } = ctx;
+  return (
+    `- Machine: ${machine.cpus} CPUs (\`nproc\`, ${machine.cpuModel}), ${machine.memoryGiB} GiB, ` +
+    `Node ${machine.node}, PostgreSQL ${ctx.postgresVersion}, ${machine.platform}; ` +
+    `run on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, code at ${machine.commit}. ` +
+    `Load generator, servers and PostgreSQL share these CPUs; ` +
+    `1-minute load average ${loadBefore} before this benchmark, ${loadAfter} after it.`
+  );
+}
