@@ -150,7 +150,7 @@ async function listImages(request, response, search) {
   const ids = page.rows.map((row) => row.image_id);
   const names = new Map(ids.map((id) => [id, []]));
   if (ids.length > 0) {
-    const { rows } = await pool.query(TAG_NAMES_QUERY, [ids]);
+    const { rows } = await pool.query(TAG_NAMES_QUERY, [ids, userId]);
     for (const row of rows) names.get(row.image_id)?.push(row.name);
   }
   const body = toPage(

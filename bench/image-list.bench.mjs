@@ -330,7 +330,7 @@ export async function run(ctx) {
       );
     }
     plans.stats = await explain(client, STATS_QUERY, [ownerId]);
-    plans.tags = await explain(client, TAG_NAMES_QUERY, [checks.page1.ids]);
+    plans.tags = await explain(client, TAG_NAMES_QUERY, [checks.page1.ids, ownerId]);
     // What the counters spare each list request: counting the owner's rows.
     plans.count = await explain(
       client,
@@ -342,7 +342,7 @@ export async function run(ctx) {
     // the index alone first (a deferred join), its 20 rows read after.
     await client.query('BEGIN');
     await client.query('SET LOCAL enable_hashjoin = off');
-    plans.tagsNestedLoop = await explain(client, TAG_NAMES_QUERY, [checks.page1.ids]);
+    plans.tagsNestedLoop = await explain(client, TAG_NAMES_QUERY, [checks.page1.ids, ownerId]);
     await client.query('ROLLBACK');
     plans.deepDeferred = await explain(
       client,

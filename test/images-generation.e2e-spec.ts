@@ -123,4 +123,29 @@ describe('image generation with the local provider, through the queue', () => {
     expect(image.is_ready_for_scheduling).toBe(true);
     expect(image.validated_at).toEqual(expect.any(String));
   });
+
+  it('lets a user with images and history be deleted (the counters follow the cascade)', async () => {
+    const owner = await registerUser(app);
+    const created = await app
+      .http()
+      .post('/api/images/generate/')
+      .set(bearer(owner.access))
+      .send({ prompt: 'Doomed', width: 256, height: 256, tags: ['gone'] })
+      .expect(201);
+    await waitFor(async () => {
+      const { body } = await app
+        .http()
+        .get(`/api/images/${created.body.image.id}/`)
+        .set(bearer(owner.access))
+        .expect(200);
+      return body.status === 'generated' ? true : undefined;
+    });
+    await app.dataSource.query('DELETE FROM users WHERE id = $1', [owner.id]);
+    const left = await app.dataSource.query(
+      `SELECT (SELECT count(*) FROM generated_images WHERE user_id = $1)::int AS images,
+              (SELECT count(*) FROM user_image_stats WHERE user_id = $1)::int AS stats`,
+      [owner.id],
+    );
+    expect(left[0]).toEqual({ images: 0, stats: 0 });
+  });
 });

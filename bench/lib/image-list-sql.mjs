@@ -22,7 +22,7 @@ export function pageQuery({ status, limit, offset }) {
 
 /** ImageTagsService.namesByImage, with its line breaks and indentation. */
 export const TAG_NAMES_QUERY = `SELECT link.image_id, tag.name FROM generated_image_tags link
-       JOIN image_tags tag ON tag.id = link.tag_id
+       JOIN image_tags tag ON tag.id = link.tag_id AND tag.user_id = $2
        WHERE link.image_id = ANY($1::int[]) ORDER BY tag.name`;
 
 /**
@@ -35,6 +35,6 @@ export function listStatements({ familyId, userId, status, limit, offset, imageI
     { text: STATS_QUERY, values: [userId] },
     { text: pageQuery({ status, limit, offset }), values: status ? [userId, status] : [userId] },
   ];
-  if (imageIds.length > 0) statements.push({ text: TAG_NAMES_QUERY, values: [imageIds] });
+  if (imageIds.length > 0) statements.push({ text: TAG_NAMES_QUERY, values: [imageIds, userId] });
   return statements;
 }

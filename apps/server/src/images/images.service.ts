@@ -66,7 +66,10 @@ export class ImagesService {
       needsCount ? filtered.getCount() : this.countFromStats(userId, query.status),
       page.getMany(),
     ]);
-    const names = await this.tags.namesByImage(images.map((image) => image.id));
+    const names = await this.tags.namesByImage(
+      userId,
+      images.map((image) => image.id),
+    );
     return { count, rows: images.map((image) => ({ image, tags: names.get(image.id) ?? [] })) };
   }
 
@@ -77,7 +80,7 @@ export class ImagesService {
   ): Promise<ImageWithTags> {
     const image = await manager.getRepository(GeneratedImage).findOneBy({ id: imageId, userId });
     if (!image) throw new NotFoundError('image');
-    const names = await this.tags.namesByImage([image.id], manager);
+    const names = await this.tags.namesByImage(userId, [image.id], manager);
     return { image, tags: names.get(image.id) ?? [] };
   }
 

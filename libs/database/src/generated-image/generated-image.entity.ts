@@ -30,10 +30,13 @@ export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 export const IMAGE_QUALITIES = ['standard', 'hd'] as const;
 export type ImageQualityName = (typeof IMAGE_QUALITIES)[number];
 
-/** The list's two access paths: an owner's images by date, and by status then date. */
+/** The list's two access paths (an owner's images by date, and by status then date), and the sweep's (images in flight). */
 @Entity({ name: 'generated_images' })
 @Index('generated_images_user_created_idx', ['userId', 'createdAt', 'id'])
 @Index('generated_images_user_status_created_idx', ['userId', 'status', 'createdAt', 'id'])
+@Index('generated_images_in_flight_idx', ['updatedAt'], {
+  where: `"status" IN ('pending', 'generating')`,
+})
 export class GeneratedImage extends BaseEntity {
   @PrimaryGeneratedColumn()
   id: number;
