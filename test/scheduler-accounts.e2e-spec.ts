@@ -62,6 +62,7 @@ describe('/api/scheduler/accounts/', () => {
     expect(row.access_token_encrypted).toMatch(/^v1\./);
     // The worker, and only it, can open them.
     expect(await app.app.get(AccountsService).tokens(id)).toEqual({
+      platformAccountId: body.account_id,
       accessToken: 'EAAG-very-secret-access',
       refreshToken: 'very-secret-refresh',
     });

@@ -50,7 +50,9 @@ export class AppModule {
         TypeOrmModule.forRoot({
           ...dataSourceOptions(config.database.url),
           extra: { max: 20, connectionTimeoutMillis: 5000 },
-          logging: ['error'],
+          // Failed queries surface as exceptions (logged by the problem filter when unexpected);
+          // TypeORM's own logger would print expected ones (a duplicate caught as a 400) to the console.
+          logging: false,
         }),
         RedisModule,
         JobsModule.forRoot(config),

@@ -13,6 +13,8 @@ import type { PageWindow } from '../http/pagination.js';
 import type { CreateAccountDto, UpdateAccountDto } from './dto/account.dto.js';
 
 export interface AccountTokens {
+  /** The platform's own id of the account (Instagram user id, page id...). */
+  platformAccountId: string;
   accessToken: string;
   refreshToken: string | null;
 }
@@ -119,7 +121,7 @@ export class AccountsService {
     if (!result.affected) throw new NotFoundError('account');
   }
 
-  /** For the publishing worker only: the decrypted tokens of one account. */
+  /** For the workers only: the decrypted tokens of one account, with its platform id. */
   async tokens(
     accountId: number,
     manager: EntityManager = this.dataSource.manager,
@@ -131,6 +133,7 @@ export class AccountsService {
       .where('account.id = :accountId', { accountId })
       .getOneOrFail();
     return {
+      platformAccountId: row.accountId,
       accessToken: this.cipher.decrypt(
         row.accessTokenEncrypted,
         tokenContext(accountId, 'access_token'),

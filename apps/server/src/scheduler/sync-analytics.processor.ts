@@ -38,13 +38,9 @@ export class SyncAnalyticsProcessor {
       .findOneBy({ id: postId, status: 'posted' });
     if (!post?.platformPostId || post.accountId === null) return { synced: false };
     const account = await this.accounts.tokens(post.accountId);
-    const remote = await this.dataSource.query(
-      'SELECT account_id FROM social_accounts WHERE id = $1',
-      [post.accountId],
-    );
     const metrics = await this.platforms[post.platform].metrics(
       {
-        accountId: remote[0].account_id,
+        accountId: account.platformAccountId,
         accessToken: account.accessToken,
         refreshToken: account.refreshToken,
       },
