@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as graphFake from './fakes/graph.fake.js';
+import * as xFake from './fakes/x.fake.js';
+import { AccountsService } from '../apps/server/src/scheduler/accounts.service.js';
 import {
   connectAccount,
   inSeconds,
@@ -180,5 +182,62 @@ describe('a slow but live publish outlasting its lease', () => {
     const post = await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
     expect(post).toMatchObject({ status: 'posted', error_code: null });
     expect(fake.media.filter((media) => media.caption === 'Slow')).toHaveLength(1);
+  });
+});
+
+describe('an expired X token with a refresh token', () => {
+  let fake: xFake.XFake;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    fake = await xFake.start();
+    app = await createTestApp(
+      {
+        APP_ROLES: 'api,worker',
+        IMAGE_PROVIDER: 'local',
+        X_API_URL: fake.url,
+        X_CLIENT_ID: fake.clientId,
+        X_CLIENT_SECRET: fake.clientSecret,
+      },
+      { listen: true },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  it('is refreshed once, stored sealed, and the post goes out', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    const accountId = await connectAccount(app, user, {
+      platform: 'twitter',
+      account_id: fake.userId,
+      access_token: xFake.EXPIRED_TOKEN,
+      refresh_token: fake.refreshToken,
+    });
+    const created = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(user.access))
+      .send({
+        image: imageId,
+        platform: 'twitter',
+        scheduled_time: inSeconds(1),
+        caption: 'Fresh token',
+      })
+      .expect(201);
+    const post = await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
+    expect(post).toMatchObject({ status: 'posted', error_code: null });
+    // X appends the media's link to the text it keeps.
+    expect(fake.tweets.filter((tweet) => tweet.text.startsWith('Fresh token'))).toHaveLength(1);
+    const tokens = await app.app.get(AccountsService).tokens(accountId);
+    expect(tokens.accessToken).not.toBe(xFake.EXPIRED_TOKEN);
+    expect(tokens.refreshToken).not.toBe(fake.refreshToken);
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('active');
   });
 });

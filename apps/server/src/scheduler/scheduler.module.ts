@@ -22,7 +22,7 @@ import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
     {
       provide: PLATFORM,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createPlatforms(config),
+      useFactory: (config: AppConfig) => createPlatforms(config, config.platforms.oauth),
     },
   ],
   exports: [AccountsService, PostsService],

@@ -67,6 +67,12 @@ export interface AppConfig {
     xApiUrl: string;
     linkedinApiUrl: string;
     tiktokApiUrl: string;
+    /** OAuth clients, needed only to refresh expired tokens (X, LinkedIn, TikTok issue refresh tokens). */
+    oauth: {
+      x: { clientId?: string; clientSecret?: string };
+      linkedin: { clientId?: string; clientSecret?: string };
+      tiktok: { clientKey?: string; clientSecret?: string };
+    };
   };
   mail: { smtpUrl?: string; from: string };
   /** Lines worth logging once the logger exists (development secrets in use, provider chosen). */

@@ -218,6 +218,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       xApiUrl: url('X_API_URL', 'https://api.x.com', ['http:', 'https:']),
       linkedinApiUrl: url('LINKEDIN_API_URL', 'https://api.linkedin.com', ['http:', 'https:']),
       tiktokApiUrl: url('TIKTOK_API_URL', 'https://open.tiktokapis.com', ['http:', 'https:']),
+      oauth: {
+        x: { clientId: get('X_CLIENT_ID'), clientSecret: get('X_CLIENT_SECRET') },
+        linkedin: {
+          clientId: get('LINKEDIN_CLIENT_ID'),
+          clientSecret: get('LINKEDIN_CLIENT_SECRET'),
+        },
+        tiktok: { clientKey: get('TIKTOK_CLIENT_KEY'), clientSecret: get('TIKTOK_CLIENT_SECRET') },
+      },
     },
     mail: { smtpUrl, from: get('MAIL_FROM') ?? 'Image Automation <no-reply@localhost>' },
     notices,
