@@ -152,7 +152,7 @@ describe('a slow but live publish outlasting its lease', () => {
     await dropScratchDatabase(databaseUrl);
   });
 
-  it('keeps its lease renewed, so the sweep does not reconcile it, and it is posted once', async () => {
+  it('keeps its lease renewed, so the sweep does not reconcile it, it is posted once, and its metrics sync', async () => {
     const { user, imageId } = await userWithValidatedImage(app);
     await connectAccount(app, user, {
       platform: 'instagram',
@@ -182,6 +182,34 @@ describe('a slow but live publish outlasting its lease', () => {
     const post = await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
     expect(post).toMatchObject({ status: 'posted', error_code: null });
     expect(fake.media.filter((media) => media.caption === 'Slow')).toHaveLength(1);
+
+    // The hourly sync picks up posted posts on its own (called here with its clock).
+    const media = fake.media.find((item) => item.caption === 'Slow');
+    media!.insights = { views: 200, reach: 150, likes: 20, comments: 3, shares: 1, saved: 0 };
+    expect(await app.app.get(PublishingSweep).syncAnalytics(new Date())).toBe(1);
+    const analytics = await waitFor(
+      async () => {
+        const { body } = await app
+          .http()
+          .get(`/api/scheduler/posts/${post.id}/analytics/`)
+          .set(bearer(user.access))
+          .expect(200);
+        return body.last_synced_at ? body : undefined;
+      },
+      15_000,
+      'the analytics sync',
+    );
+    expect(analytics).toMatchObject({
+      likes: 20,
+      comments: 3,
+      shares: 1,
+      views: 200,
+      reach: 150,
+      impressions: 200,
+      engagement_rate: 12,
+    });
+    // Synced a moment ago: the next hourly pass leaves it alone.
+    expect(await app.app.get(PublishingSweep).syncAnalytics(new Date())).toBe(0);
   });
 });
 
