@@ -96,3 +96,16 @@ export function ApiPage(model: new () => object) {
     }),
   );
 }
+
+/** The whole of a list endpoint: the window from the query, one load, the DRF envelope. */
+export async function paginate<Row, Out>(
+  baseUrl: string,
+  originalUrl: string,
+  query: PageQuery,
+  load: (window: PageWindow) => Promise<{ count: number; rows: Row[] }>,
+  present: (row: Row) => Out,
+): Promise<Page<Out>> {
+  const window = pageWindow(query);
+  const { count, rows } = await load(window);
+  return toPage(baseUrl, originalUrl, window, count, rows.map(present));
+}

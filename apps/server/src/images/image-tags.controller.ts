@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '@app/common';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
-import { ApiPage, type Page, PageQuery, pageWindow, toPage } from '../http/pagination.js';
+import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import { CreateTagDto } from './dto/create-tag.dto.js';
 import { presentTag, TagResponse } from './images.presenter.js';
 import { ImageTagsService } from './image-tags.service.js';
@@ -28,14 +28,12 @@ export class ImageTagsController {
     @Query() query: PageQuery,
     @Req() request: Request,
   ): Promise<Page<TagResponse>> {
-    const window = pageWindow(query);
-    const { count, rows } = await this.tags.list(user.id, window);
-    return toPage(
+    return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
-      window,
-      count,
-      rows.map((row) => presentTag(row.tag, row.imageCount)),
+      query,
+      (w) => this.tags.list(user.id, w),
+      (row) => presentTag(row.tag, row.imageCount),
     );
   }
 

@@ -27,7 +27,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
-import { ApiPage, type Page, PageQuery, pageWindow, toPage } from '../http/pagination.js';
+import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
 import { GenerateImageDto } from './dto/generate-image.dto.js';
 import { ListImagesQuery } from './dto/list-images.query.js';
@@ -81,14 +81,12 @@ export class ImagesController {
     @Query() query: ListImagesQuery,
     @Req() request: Request,
   ): Promise<Page<ImageResponse>> {
-    const window = pageWindow(query);
-    const { count, rows } = await this.images.list(user.id, query, window);
-    return toPage(
+    return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
-      window,
-      count,
-      rows.map((row) => this.present(user, row)),
+      query,
+      (w) => this.images.list(user.id, query, w),
+      (row) => this.present(user, row),
     );
   }
 
@@ -107,14 +105,12 @@ export class ImagesController {
     @Query() query: PageQuery,
     @Req() request: Request,
   ): Promise<Page<HistoryResponse>> {
-    const window = pageWindow(query);
-    const { count, rows } = await this.images.history(user.id, window);
-    return toPage(
+    return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
-      window,
-      count,
-      rows.map((row) => presentHistory(row, user.username)),
+      query,
+      (w) => this.images.history(user.id, w),
+      (row) => presentHistory(row, user.username),
     );
   }
 

@@ -26,7 +26,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
-import { ApiPage, type Page, PageQuery, pageWindow, toPage } from '../http/pagination.js';
+import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import { AccountsService } from './accounts.service.js';
 import { AccountResponse, CreateAccountDto, UpdateAccountDto } from './dto/account.dto.js';
 
@@ -48,15 +48,12 @@ export class AccountsController {
     @Query() query: PageQuery,
     @Req() request: Request,
   ): Promise<Page<AccountResponse>> {
-    const window = pageWindow(query);
-    const { count, rows } = await this.accounts.list(user.id, window);
-    const refreshable = await this.accounts.hasRefreshToken(rows.map((row) => row.id));
-    return toPage(
+    return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
-      window,
-      count,
-      rows.map((row) => present(row, refreshable.has(row.id))),
+      query,
+      (w) => this.accounts.list(user.id, w),
+      present,
     );
   }
 
@@ -68,7 +65,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Body() dto: CreateAccountDto,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.create(user.id, dto), dto.refresh_token !== undefined);
+    return present(await this.accounts.create(user.id, dto));
   }
 
   @Get(':id')
@@ -78,7 +75,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Param('id', IdPipe) id: number,
   ): Promise<AccountResponse> {
-    return this.presentOne(await this.accounts.get(user.id, id));
+    return present(await this.accounts.get(user.id, id));
   }
 
   @Patch(':id')
@@ -92,7 +89,7 @@ export class AccountsController {
     @Param('id', IdPipe) id: number,
     @Body() dto: UpdateAccountDto,
   ): Promise<AccountResponse> {
-    return this.presentOne(await this.accounts.update(user.id, id, dto));
+    return present(await this.accounts.update(user.id, id, dto));
   }
 
   @Delete(':id')
@@ -106,13 +103,9 @@ export class AccountsController {
   ): Promise<void> {
     await this.accounts.delete(user.id, id);
   }
-
-  private async presentOne(account: SocialAccount): Promise<AccountResponse> {
-    return present(account, (await this.accounts.hasRefreshToken([account.id])).has(account.id));
-  }
 }
 
-function present(account: SocialAccount, hasRefreshToken: boolean): AccountResponse {
+function present(account: SocialAccount): AccountResponse {
   return {
     id: account.id,
     platform: account.platform,
@@ -120,7 +113,7 @@ function present(account: SocialAccount, hasRefreshToken: boolean): AccountRespo
     display_name: account.displayName,
     expires_at: account.expiresAt?.toISOString() ?? null,
     status: account.status,
-    has_refresh_token: hasRefreshToken,
+    has_refresh_token: account.hasRefreshToken,
     created_at: account.createdAt.toISOString(),
     updated_at: account.updatedAt.toISOString(),
   };

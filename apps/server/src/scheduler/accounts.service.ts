@@ -144,16 +144,6 @@ export class AccountsService {
     };
   }
 
-  /** Whether a refresh token is stored, without opening it. */
-  async hasRefreshToken(ids: number[]): Promise<Set<number>> {
-    if (ids.length === 0) return new Set();
-    const rows: { id: number }[] = await this.dataSource.query(
-      'SELECT id FROM social_accounts WHERE id = ANY($1::int[]) AND refresh_token_encrypted IS NOT NULL',
-      [ids],
-    );
-    return new Set(rows.map((row) => row.id));
-  }
-
   private async lock(manager: EntityManager, userId: number, id: number): Promise<void> {
     const found = await manager
       .getRepository(SocialAccount)

@@ -27,7 +27,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
-import { ApiPage, type Page, pageWindow, toPage } from '../http/pagination.js';
+import { ApiPage, type Page, paginate } from '../http/pagination.js';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
 import { ListPostsQuery } from './dto/list-posts.query.js';
 import { PatchPostDto, PutPostDto, RepublishDto, SchedulePostDto } from './dto/post.dto.js';
@@ -75,14 +75,12 @@ export class PostsController {
     @Query() query: ListPostsQuery,
     @Req() request: Request,
   ): Promise<Page<PostResponse>> {
-    const window = pageWindow(query);
-    const { count, rows } = await this.posts.list(user.id, query, window);
-    return toPage(
+    return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
-      window,
-      count,
-      rows.map((row) => this.present(user, row)),
+      query,
+      (w) => this.posts.list(user.id, query, w),
+      (row) => this.present(user, row),
     );
   }
 

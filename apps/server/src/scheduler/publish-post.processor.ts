@@ -78,7 +78,6 @@ export class PublishPostProcessor {
         `id = :postId AND version = :version AND status = 'processing' AND lease_until < now()`,
         { postId, version },
       )
-      .returning('*')
       .execute();
     if (!result.affected) return { outcome: 'skipped' };
     const post = await this.dataSource.getRepository(ScheduledPost).findOneByOrFail({ id: postId });
@@ -160,7 +159,7 @@ export class PublishPostProcessor {
         return this.settleUnknown(post, platform, request, error.message);
       switch (error.code) {
         case 'reconnect_required':
-          if (await this.refreshed(platform, accountId, request)) {
+          if (await this.refreshed(platform, post.userId, accountId, request)) {
             try {
               return await this.posted(post, await platform.publish(request));
             } catch (retryError) {
@@ -309,22 +308,18 @@ export class PublishPostProcessor {
 
   private async refreshed(
     platform: Platform,
+    userId: number,
     accountId: number,
     request: PublishRequest,
   ): Promise<boolean> {
     if (!platform.refreshTokens || !request.account.refreshToken) return false;
     try {
       const tokens = await platform.refreshTokens(request.account, request.signal);
-      await this.accounts.update(
-        (await this.dataSource.getRepository(SocialAccount).findOneByOrFail({ id: accountId }))
-          .userId,
-        accountId,
-        {
-          access_token: tokens.accessToken,
-          ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
-          ...(tokens.expiresAt ? { expires_at: tokens.expiresAt.toISOString() } : {}),
-        },
-      );
+      await this.accounts.update(userId, accountId, {
+        access_token: tokens.accessToken,
+        ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
+        ...(tokens.expiresAt ? { expires_at: tokens.expiresAt.toISOString() } : {}),
+      });
       request.account = {
         ...request.account,
         accessToken: tokens.accessToken,

@@ -9,6 +9,7 @@ import {
   PrimaryGeneratedColumn,
   type Relation,
   UpdateDateColumn,
+  VirtualColumn,
 } from 'typeorm';
 import { User } from '../user/user.entity.js';
 
@@ -52,6 +53,13 @@ export class SocialAccount extends BaseEntity {
 
   @Column({ name: 'refresh_token_encrypted', type: 'text', nullable: true, select: false })
   refreshTokenEncrypted: string | null;
+
+  /** Whether a refresh token is stored, read without selecting (or opening) it. */
+  @VirtualColumn({
+    type: 'boolean',
+    query: (alias) => `${alias}.refresh_token_encrypted IS NOT NULL`,
+  })
+  hasRefreshToken: boolean;
 
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
   expiresAt: Date | null;
