@@ -1,9 +1,11 @@
 import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
 import { ImageTag } from './image-tag/image-tag.entity.js';
+import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
+import { ScheduleRun } from './schedule-run/schedule-run.entity.js';
 import { ScheduledPost } from './scheduled-post/scheduled-post.entity.js';
 import { SocialAccount } from './social-account/social-account.entity.js';
 import { TokenFamily } from './token-family/token-family.entity.js';
@@ -23,4 +25,6 @@ export const ENTITIES = [
   SocialAccount,
   ScheduledPost,
   PostAnalytics,
+  PostingSchedule,
+  ScheduleRun,
 ];

@@ -14,3 +14,5 @@ export * from './user-image-stats/user-image-stats.entity.js';
 export * from './post-analytics/post-analytics.entity.js';
 export * from './scheduled-post/scheduled-post.entity.js';
 export * from './social-account/social-account.entity.js';
+export * from './posting-schedule/posting-schedule.entity.js';
+export * from './schedule-run/schedule-run.entity.js';

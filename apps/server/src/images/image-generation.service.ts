@@ -38,30 +38,43 @@ export class ImageGenerationService {
     dto: GenerateImageDto,
   ): Promise<ImageWithTags & { taskId: string }> {
     const created = await this.dataSource.transaction(async (manager) => {
-      await this.assertWithinLimits(manager, user.id);
-      const image = await manager.save(
-        manager.create(GeneratedImage, {
-          userId: user.id,
-          prompt: dto.prompt,
-          negativePrompt: dto.negative_prompt ?? '',
-          style: dto.style ?? user.profile.defaultImageStyle,
-          width: dto.width ?? 1024,
-          height: dto.height ?? 1024,
-          quality: dto.quality ?? 'standard',
-          status: 'pending',
-        }),
-      );
-      if (dto.tags?.length) await this.tags.replaceImageTags(manager, user.id, image.id, dto.tags);
-      await this.images.record(manager, user.id, image.id, 'requested', {
-        style: image.style,
-        width: image.width,
-        height: image.height,
-        quality: image.quality,
-      });
+      const image = await this.request(manager, user, dto);
       return this.images.get(user.id, image.id, manager);
     });
     const taskId = await this.enqueue(created.image);
     return { ...created, taskId };
+  }
+
+  /**
+   * The image row, its tags and its history, inside the caller's transaction and within the
+   * user's limits. The caller enqueues after its commit (a lost enqueue is rebuilt by the sweep).
+   */
+  async request(
+    manager: EntityManager,
+    user: Requester,
+    dto: GenerateImageDto,
+  ): Promise<GeneratedImage> {
+    await this.assertWithinLimits(manager, user.id);
+    const image = await manager.save(
+      manager.create(GeneratedImage, {
+        userId: user.id,
+        prompt: dto.prompt,
+        negativePrompt: dto.negative_prompt ?? '',
+        style: dto.style ?? user.profile.defaultImageStyle,
+        width: dto.width ?? 1024,
+        height: dto.height ?? 1024,
+        quality: dto.quality ?? 'standard',
+        status: 'pending',
+      }),
+    );
+    if (dto.tags?.length) await this.tags.replaceImageTags(manager, user.id, image.id, dto.tags);
+    await this.images.record(manager, user.id, image.id, 'requested', {
+      style: image.style,
+      width: image.width,
+      height: image.height,
+      quality: image.quality,
+    });
+    return image;
   }
 
   /** A failed or rejected image is generated again from its parameters, as a new generation. */

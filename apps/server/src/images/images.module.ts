@@ -25,6 +25,6 @@ import { IMAGE_PROVIDER } from './providers/image-provider.js';
       useFactory: (config: AppConfig) => createImageProvider(config),
     },
   ],
-  exports: [ImagesService],
+  exports: [ImagesService, ImageGenerationService],
 })
 export class ImagesModule {}

@@ -2,29 +2,36 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
+import { ImagesModule } from '../images/images.module.js';
 import { PLATFORM } from './platforms/platform.js';
 import { createPlatforms } from './platforms/platform.registry.js';
 import { PostsController } from './posts.controller.js';
 import { PostsService } from './posts.service.js';
 import { PublishPostProcessor } from './publish-post.processor.js';
 import { PublishingSweep } from './publishing.sweep.js';
+import { ScheduleRunner } from './schedule-runner.js';
+import { SchedulesController } from './schedules.controller.js';
+import { SchedulesService } from './schedules.service.js';
 import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
 
-/** The Scheduler section: connected accounts, posts and their exactly-once publishing. */
+/** The Scheduler section: accounts, posts and their exactly-once publishing, recurring schedules. */
 @Module({
-  controllers: [AccountsController, PostsController],
+  imports: [ImagesModule],
+  controllers: [AccountsController, PostsController, SchedulesController],
   providers: [
     AccountsService,
     PostsService,
     PublishPostProcessor,
     SyncAnalyticsProcessor,
     PublishingSweep,
+    SchedulesService,
+    ScheduleRunner,
     {
       provide: PLATFORM,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => createPlatforms(config, config.platforms.oauth),
     },
   ],
-  exports: [AccountsService, PostsService],
+  exports: [AccountsService, PostsService, SchedulesService],
 })
 export class SchedulerModule {}

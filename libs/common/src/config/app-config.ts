@@ -29,6 +29,13 @@ export interface AppConfig {
   /** How long a job's lock lasts without renewal: a killed worker's job runs again after it. */
   jobs: { lockDurationMs: number };
   session: { secret: string };
+  /** AdminJS and the queue board at /admin (served by the api role). */
+  admin: {
+    /** false: /admin is not mounted (an API-only replica, or a boot without AdminJS's import cost). */
+    enabled: boolean;
+    /** Idle lifetime of a staff sign-in; each request renews it. */
+    sessionTtlSeconds: number;
+  };
   media: { urlTtlSeconds: number; signingSecret: string };
   images: {
     provider: ImageProviderName;
@@ -60,6 +67,12 @@ export interface AppConfig {
     requestTimeoutMs: number;
     /** How long a signed image URL handed to a platform stays valid. */
     mediaUrlTtlSeconds: number;
+  };
+  schedules: {
+    /** A schedule with a prompt asks for its image this long before the occurrence. */
+    imageLeadTimeMs: number;
+    /** An occurrence found later than this (the scheduler was down) is recorded as missed, not posted. */
+    missedAfterMs: number;
   };
   platforms: {
     instagramGraphUrl: string;

@@ -57,6 +57,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
     return seconds;
   };
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (raw !== 'true' && raw !== 'false') {
+      problems.push(`${name} must be true or false (got "${raw}")`);
+      return fallback;
+    }
+    return raw === 'true';
+  };
   const url = (name: string, fallback: string, protocols: string[]): string => {
     const raw = get(name) ?? fallback;
     try {
@@ -166,6 +175,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     crypto: { tokenEncryptionKey },
     jobs: { lockDurationMs: integer('JOB_LOCK_DURATION_MS', 30_000, 500, 3_600_000) },
     session: { secret: sessionSecret },
+    admin: {
+      enabled: boolean('ADMIN_ENABLED', true),
+      sessionTtlSeconds: duration('ADMIN_SESSION_TTL', '12h'),
+    },
     media: {
       urlTtlSeconds: duration('MEDIA_URL_TTL', '1h'),
       // A key of its own, derived so that a leaked media signature says nothing about JWTs.
@@ -205,6 +218,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       backoffMs: integer('PUBLISH_RETRY_BACKOFF_MS', 5000, 1, 3_600_000),
       requestTimeoutMs: duration('PLATFORM_REQUEST_TIMEOUT', '30s') * 1000,
       mediaUrlTtlSeconds: duration('PLATFORM_MEDIA_URL_TTL', '24h'),
+    },
+    schedules: {
+      imageLeadTimeMs: duration('SCHEDULE_IMAGE_LEAD_TIME', '1h') * 1000,
+      missedAfterMs: duration('SCHEDULE_MISSED_AFTER', '1h') * 1000,
     },
     platforms: {
       instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', [

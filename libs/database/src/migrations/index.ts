@@ -2,6 +2,7 @@ import { InitialAuth1795979329251 } from './1795979329251-InitialAuth.js';
 import { ImagesAndTags1795980829547 } from './1795980829547-ImagesAndTags.js';
 import { SchedulerPostsAndAccounts1795983505487 } from './1795983505487-SchedulerPostsAndAccounts.js';
 import { CountersSurviveCascadeAndSweepIndex1795986000000 } from './1795986000000-CountersSurviveCascadeAndSweepIndex.js';
+import { SchedulesAndRuns1795989000000 } from './1795989000000-SchedulesAndRuns.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   ImagesAndTags1795980829547,
   SchedulerPostsAndAccounts1795983505487,
   CountersSurviveCascadeAndSweepIndex1795986000000,
+  SchedulesAndRuns1795989000000,
 ];

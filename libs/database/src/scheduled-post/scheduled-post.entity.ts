@@ -12,6 +12,7 @@ import {
 } from 'typeorm';
 import { GeneratedImage } from '../generated-image/generated-image.entity.js';
 import type { JsonObject } from '../json.js';
+import { PostingSchedule } from '../posting-schedule/posting-schedule.entity.js';
 import { SocialAccount, type SocialPlatform } from '../social-account/social-account.entity.js';
 import { User } from '../user/user.entity.js';
 
@@ -68,6 +69,11 @@ export class ScheduledPost extends BaseEntity {
   /** The recurring schedule that created it, if any. */
   @Column({ name: 'schedule_id', type: 'int', nullable: true })
   scheduleId: number | null;
+
+  /** Deleting a schedule keeps the posts it made. */
+  @ManyToOne(() => PostingSchedule, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'schedule_id' })
+  schedule: Relation<PostingSchedule> | null;
 
   @Column({ type: 'varchar', length: 20 })
   platform: SocialPlatform;

@@ -5,7 +5,7 @@ import { SOCIAL_PLATFORMS, type SocialPlatform } from '@app/database';
 import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
 
 /** `hashtags` as a space-separated string; a list of strings is accepted and joined. */
-const ToHashtagString = () =>
+export const ToHashtagString = () =>
   Transform(({ value }) =>
     Array.isArray(value) && value.every((tag) => typeof tag === 'string')
       ? value

@@ -1,0 +1,355 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@app/common';
+import {
+  GeneratedImage,
+  PostingSchedule,
+  Profile,
+  ScheduledPost,
+  ScheduleRun,
+  SocialAccount,
+  type SocialPlatform,
+} from '@app/database';
+import { ImageGenerationService } from '../images/image-generation.service.js';
+import { GenerationQuotaError } from '../images/images.errors.js';
+import { PostsService } from './posts.service.js';
+import { recurrenceOf } from './schedules.service.js';
+import { nextOccurrence } from './recurrence.js';
+
+/** Session-level advisory lock key: one replica materialises occurrences at a time. */
+const SCHEDULES_LOCK = 727_303;
+const BATCH = 100;
+/** Rounds per tick: a schedule that missed many occurrences catches up over several ticks. */
+const ROUNDS = 20;
+
+export interface TickResult {
+  ran: boolean;
+  prepared: number;
+  runs: number;
+  posts: number;
+}
+
+/**
+ * The scheduler role's materialisation of recurring schedules. Every tick, under a PostgreSQL
+ * advisory lock (several replicas are harmless):
+ * 1. schedules with a prompt whose next occurrence is within the lead time get a run row
+ *    (`pending`) and an image request;
+ * 2. schedules whose occurrence has come get their run completed (one post per platform, handed
+ *    to the publishing path) or skipped with a reason, and next_run_at moves on.
+ * The unique (schedule, occurrence) key and the schedule row lock make each occurrence happen
+ * once even if two ticks ever overlapped. `tick(now)` takes the clock, so tests can drive days.
+ */
+@Injectable()
+export class ScheduleRunner {
+  private readonly logger = new Logger(ScheduleRunner.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly posts: PostsService,
+    private readonly generation: ImageGenerationService,
+  ) {}
+
+  @Interval('schedule-runs', 2000)
+  async onInterval(): Promise<void> {
+    await this.tick();
+  }
+
+  async tick(now = new Date()): Promise<TickResult> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        SCHEDULES_LOCK,
+      ])) as [{ locked: boolean }];
+      if (!locked) return { ran: false, prepared: 0, runs: 0, posts: 0 };
+      try {
+        const prepared = await this.prepareAll(now);
+        const { runs, posts } = await this.fireAll(now);
+        return { ran: true, prepared, runs, posts };
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [SCHEDULES_LOCK]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async prepareAll(now: Date): Promise<number> {
+    const candidates: { id: number }[] = await this.dataSource.query(
+      `SELECT s.id FROM posting_schedules s
+       WHERE s.is_active AND s.prompt <> '' AND s.next_run_at <= $1::timestamptz + $2 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM schedule_runs r WHERE r.schedule_id = s.id AND r.occurrence_at = s.next_run_at)
+       ORDER BY s.next_run_at LIMIT $3`,
+      [now, this.config.schedules.imageLeadTimeMs, BATCH],
+    );
+    let prepared = 0;
+    for (const { id } of candidates) {
+      const image = await this.dataSource.transaction((manager) => this.prepare(manager, id, now));
+      if (image) {
+        await this.generation.enqueue(image);
+        prepared++;
+      }
+    }
+    return prepared;
+  }
+
+  /** The run row and its image request, in one transaction; null when there is nothing to do. */
+  private async prepare(
+    manager: EntityManager,
+    scheduleId: number,
+    now: Date,
+  ): Promise<GeneratedImage | null> {
+    const schedule = await lockSchedule(manager, scheduleId);
+    if (!schedule?.isActive || !schedule.prompt || !schedule.nextRunAt) return null;
+    if (schedule.nextRunAt.getTime() > now.getTime() + this.config.schedules.imageLeadTimeMs)
+      return null;
+    const run = await insertRun(manager, schedule.id, schedule.nextRunAt);
+    if (!run) return null;
+    const profile = await manager.getRepository(Profile).findOneByOrFail({
+      userId: schedule.userId,
+    });
+    try {
+      const image = await this.generation.request(
+        manager,
+        { id: schedule.userId, profile },
+        {
+          prompt: schedule.prompt,
+          style: schedule.style ?? undefined,
+          tags: schedule.tags.length ? schedule.tags : undefined,
+        },
+      );
+      await manager.update(ScheduleRun, { id: run.id }, { imageId: image.id });
+      return image;
+    } catch (error) {
+      if (!(error instanceof GenerationQuotaError)) throw error;
+      await manager.update(
+        ScheduleRun,
+        { id: run.id },
+        {
+          outcome: 'skipped',
+          reason: `The image could not be requested: ${error.message}`,
+          ranAt: now,
+        },
+      );
+      return null;
+    }
+  }
+
+  private async fireAll(now: Date): Promise<{ runs: number; posts: number }> {
+    let runs = 0;
+    let posts = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const due: { id: number }[] = await this.dataSource.query(
+        `SELECT id FROM posting_schedules WHERE is_active AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2`,
+        [now, BATCH],
+      );
+      if (due.length === 0) break;
+      for (const { id } of due) {
+        const created = await this.dataSource.transaction((manager) => this.fire(manager, id, now));
+        if (created === null) continue;
+        runs++;
+        posts += created.length;
+        // After the commit; a lost enqueue is rebuilt by the publishing sweep from the rows.
+        for (const post of created) await this.posts.enqueue(post, now);
+      }
+    }
+    return { runs, posts };
+  }
+
+  /**
+   * The schedule's due occurrence: its run completed or skipped (unless a replica already did),
+   * and next_run_at moved past it. Returns the posts created, or null when nothing was due.
+   */
+  private async fire(
+    manager: EntityManager,
+    scheduleId: number,
+    now: Date,
+  ): Promise<ScheduledPost[] | null> {
+    const schedule = await lockSchedule(manager, scheduleId);
+    if (!schedule?.isActive || !schedule.nextRunAt || schedule.nextRunAt > now) return null;
+    const occurrence = schedule.nextRunAt;
+    await insertRun(manager, schedule.id, occurrence);
+    const run = await manager
+      .getRepository(ScheduleRun)
+      .createQueryBuilder('run')
+      .setLock('pessimistic_write')
+      .where('run.schedule_id = :id AND run.occurrence_at = :occurrence', {
+        id: schedule.id,
+        occurrence,
+      })
+      .getOneOrFail();
+    let created: ScheduledPost[] = [];
+    if (run.outcome === 'pending') {
+      const lateness = now.getTime() - occurrence.getTime();
+      const outcome =
+        lateness > this.config.schedules.missedAfterMs
+          ? {
+              skip: `Missed: the scheduler reached this occurrence ${Math.round(lateness / 60_000)} minutes late.`,
+            }
+          : await this.materialise(manager, schedule, run, occurrence);
+      if ('skip' in outcome) {
+        await manager.update(
+          ScheduleRun,
+          { id: run.id },
+          { outcome: 'skipped', reason: outcome.skip, ranAt: now },
+        );
+      } else {
+        created = outcome.posts;
+        await manager.update(
+          ScheduleRun,
+          { id: run.id },
+          {
+            outcome: 'completed',
+            reason: outcome.notes.join(' '),
+            imageId: outcome.imageId,
+            postIds: created.map((post) => post.id),
+            ranAt: now,
+          },
+        );
+      }
+    }
+    await manager.update(
+      PostingSchedule,
+      { id: schedule.id },
+      { nextRunAt: nextOccurrence(recurrenceOf(schedule), occurrence) },
+    );
+    return created;
+  }
+
+  private async materialise(
+    manager: EntityManager,
+    schedule: PostingSchedule,
+    run: ScheduleRun,
+    occurrence: Date,
+  ): Promise<{ skip: string } | { posts: ScheduledPost[]; notes: string[]; imageId: number }> {
+    const picked = schedule.prompt
+      ? await generatedImage(manager, run)
+      : await oldestUnpostedImage(manager, schedule);
+    if ('skip' in picked) return picked;
+    const notes: string[] = [];
+    const posts: ScheduledPost[] = [];
+    for (const platform of schedule.platforms) {
+      const account = await accountFor(manager, schedule, platform);
+      if ('skip' in account) {
+        notes.push(account.skip);
+        continue;
+      }
+      posts.push(
+        await manager.save(
+          manager.create(ScheduledPost, {
+            userId: schedule.userId,
+            imageId: picked.id,
+            accountId: account.id,
+            scheduleId: schedule.id,
+            platform,
+            caption: schedule.caption,
+            hashtags: schedule.hashtags,
+            scheduledTime: occurrence,
+            status: 'scheduled',
+            metadata: { schedule_run: run.id },
+          }),
+        ),
+      );
+    }
+    if (posts.length === 0) return { skip: notes.join(' ') };
+    return { posts, notes, imageId: picked.id };
+  }
+}
+
+async function lockSchedule(
+  manager: EntityManager,
+  scheduleId: number,
+): Promise<PostingSchedule | null> {
+  return manager
+    .getRepository(PostingSchedule)
+    .createQueryBuilder('schedule')
+    .setLock('pessimistic_write')
+    .where('schedule.id = :scheduleId', { scheduleId })
+    .getOne();
+}
+
+/** The run of this occurrence, unless it exists already (then null). */
+async function insertRun(
+  manager: EntityManager,
+  scheduleId: number,
+  occurrence: Date,
+): Promise<{ id: number } | null> {
+  const rows: { id: number }[] = await manager.query(
+    `INSERT INTO schedule_runs (schedule_id, occurrence_at) VALUES ($1, $2)
+     ON CONFLICT (schedule_id, occurrence_at) DO NOTHING RETURNING id`,
+    [scheduleId, occurrence],
+  );
+  return rows[0] ?? null;
+}
+
+const NOT_READY: Record<string, string> = {
+  pending: 'The image was still waiting to be generated at the time of the occurrence.',
+  generating: 'The image was still being generated at the time of the occurrence.',
+  generated: 'The image was not validated in time: validate it, or turn on auto-validation.',
+  rejected: 'The image was rejected.',
+};
+
+async function generatedImage(
+  manager: EntityManager,
+  run: ScheduleRun,
+): Promise<{ skip: string } | { id: number }> {
+  if (!run.imageId) return { skip: 'No image was requested for this occurrence.' };
+  const image = await manager.getRepository(GeneratedImage).findOne({
+    select: { id: true, status: true, renditionKey: true, errorMessage: true },
+    where: { id: run.imageId },
+  });
+  if (!image) return { skip: 'The image was deleted.' };
+  if (image.status === 'validated' && image.renditionKey) return { id: image.id };
+  if (image.status === 'failed')
+    return { skip: `The image could not be generated: ${image.errorMessage || 'failed'}.` };
+  return { skip: NOT_READY[image.status] ?? `The image is ${image.status}.` };
+}
+
+/** The oldest validated image with one of the tags that no post has used or is about to use. */
+async function oldestUnpostedImage(
+  manager: EntityManager,
+  schedule: PostingSchedule,
+): Promise<{ skip: string } | { id: number }> {
+  const rows: { id: number }[] = await manager.query(
+    `SELECT i.id FROM generated_images i
+     WHERE i.user_id = $1 AND i.status = 'validated' AND i.rendition_key IS NOT NULL
+       AND EXISTS (SELECT 1 FROM generated_image_tags it JOIN image_tags t ON t.id = it.tag_id
+                   WHERE it.image_id = i.id AND t.name = ANY($2))
+       AND NOT EXISTS (SELECT 1 FROM scheduled_posts p
+                       WHERE p.image_id = i.id AND p.status IN ('scheduled', 'processing', 'posted'))
+     ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED`,
+    [schedule.userId, schedule.tags],
+  );
+  if (rows.length === 0)
+    return {
+      skip: `No validated, never-posted image carries one of the tags: ${schedule.tags.join(', ')}.`,
+    };
+  return { id: rows[0].id };
+}
+
+async function accountFor(
+  manager: EntityManager,
+  schedule: PostingSchedule,
+  platform: SocialPlatform,
+): Promise<{ skip: string } | { id: number }> {
+  const accounts = await manager.getRepository(SocialAccount).find({
+    select: { id: true, status: true, platform: true },
+    where: { userId: schedule.userId, platform },
+    order: { id: 'ASC' },
+  });
+  const chosen = accounts.filter((account) => schedule.accountIds.includes(account.id));
+  const candidates = chosen.length > 0 ? chosen : accounts.filter((a) => a.status === 'active');
+  if (candidates.length === 0)
+    return { skip: `No active ${platform} account: nothing posted there.` };
+  if (candidates.length > 1)
+    return { skip: `Several ${platform} accounts and none chosen: nothing posted there.` };
+  const [account] = candidates;
+  if (account.status !== 'active')
+    return {
+      skip: `The ${platform} account is ${account.status.replace('_', ' ')}: nothing posted there.`,
+    };
+  return { id: account.id };
+}
