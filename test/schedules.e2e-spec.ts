@@ -451,6 +451,32 @@ describe('/api/scheduler/schedules/', () => {
       expect(Date.parse(body.next_run_at)).toBe(occurrence + 86_400_000);
     });
 
+    it('a schedule that cannot run does not hold the others back, and is retried', async () => {
+      const broken = await api()
+        .post(daily({ time_of_day: '05:05', timezone: 'UTC' }))
+        .expect(201);
+      const fine = await api()
+        .post(daily({ time_of_day: '05:05', timezone: 'UTC' }))
+        .expect(201);
+      // A zone the time-zone database no longer knows (say, after an upgrade) fails its run.
+      await app.dataSource.query(
+        `UPDATE posting_schedules SET timezone = 'Gone/Away' WHERE id = $1`,
+        [broken.body.id],
+      );
+      const at = new Date(Date.parse(fine.body.next_run_at) + 1000);
+      expect(await runner.tick(at)).toMatchObject({ ran: true, runs: 1 });
+      const okRuns = (await api().get(`${fine.body.id}/runs/`).expect(200)).body;
+      expect(okRuns.count).toBe(1);
+      // Rolled back whole: no run, still due, tried again at the next tick.
+      const stuck = (await api().get(`${broken.body.id}/`).expect(200)).body;
+      expect(stuck).toMatchObject({ recent_runs: [], next_run_at: broken.body.next_run_at });
+      await app.dataSource.query(`UPDATE posting_schedules SET timezone = 'UTC' WHERE id = $1`, [
+        broken.body.id,
+      ]);
+      expect(await runner.tick(at)).toMatchObject({ runs: 1 });
+      expect((await api().get(`${broken.body.id}/`).expect(200)).body.recent_runs).toHaveLength(1);
+    });
+
     it('two runners ticking at once materialise an occurrence once', async () => {
       const second = await createTestApp({
         DATABASE_URL: databaseUrl,

@@ -87,10 +87,17 @@ export class ScheduleRunner {
     );
     let prepared = 0;
     for (const { id } of candidates) {
-      const image = await this.dataSource.transaction((manager) => this.prepare(manager, id, now));
-      if (image) {
-        await this.generation.enqueue(image);
-        prepared++;
+      try {
+        const image = await this.dataSource.transaction((manager) =>
+          this.prepare(manager, id, now),
+        );
+        if (image) {
+          await this.generation.enqueue(image);
+          prepared++;
+        }
+      } catch (error) {
+        // One broken schedule must not hold the others back; the next tick tries it again.
+        this.logger.error(`Schedule ${id}: preparing its run failed: ${String(error)}`);
       }
     }
     return prepared;
@@ -141,14 +148,24 @@ export class ScheduleRunner {
   private async fireAll(now: Date): Promise<{ runs: number; posts: number }> {
     let runs = 0;
     let posts = 0;
+    const broken: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const due: { id: number }[] = await this.dataSource.query(
-        `SELECT id FROM posting_schedules WHERE is_active AND next_run_at <= $1 ORDER BY next_run_at LIMIT $2`,
-        [now, BATCH],
+        `SELECT id FROM posting_schedules WHERE is_active AND next_run_at <= $1 AND id <> ALL($3)
+         ORDER BY next_run_at LIMIT $2`,
+        [now, BATCH, broken],
       );
       if (due.length === 0) break;
       for (const { id } of due) {
-        const created = await this.dataSource.transaction((manager) => this.fire(manager, id, now));
+        let created: ScheduledPost[] | null;
+        try {
+          created = await this.dataSource.transaction((manager) => this.fire(manager, id, now));
+        } catch (error) {
+          // Rolled back: the occurrence is still due and is tried again at the next tick.
+          this.logger.error(`Schedule ${id}: its occurrence failed: ${String(error)}`);
+          broken.push(id);
+          continue;
+        }
         if (created === null) continue;
         runs++;
         posts += created.length;
