@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { FacebookPlatform } from '../apps/server/src/scheduler/platforms/facebook.platform.js';
 import { InstagramPlatform } from '../apps/server/src/scheduler/platforms/instagram.platform.js';
 import {
+  LINKEDIN_VERSION,
   LinkedInPlatform,
   littleText,
 } from '../apps/server/src/scheduler/platforms/linkedin.platform.js';
@@ -533,7 +534,7 @@ describe('linkedin', () => {
     for (const request of [init, create]) {
       expect(request.headers).toMatchObject({
         authorization: `Bearer ${fake.token}`,
-        'linkedin-version': '202405',
+        'linkedin-version': LINKEDIN_VERSION,
         'x-restli-protocol-version': '2.0.0',
       });
     }
@@ -666,7 +667,7 @@ describe('tiktok', () => {
     // The 64-bit post id survives (JSON numbers would round it).
     expect(result).toEqual({
       platformPostId: publish.postId,
-      platformPostUrl: null,
+      platformPostUrl: `https://www.tiktok.com/@${fake.username}/photo/${publish.postId}`,
       metadata: { publish_id: publish.publishId, post_id_pending: false },
     });
     const [init, ...polls] = fake.requests.filter((request) => !request.path.startsWith('/files/'));
@@ -687,6 +688,8 @@ describe('tiktok', () => {
     expect(polls.map((request) => [request.path, request.body])).toEqual([
       ['/v2/post/publish/status/fetch/', { publish_id: publish.publishId }],
       ['/v2/post/publish/status/fetch/', { publish_id: publish.publishId }],
+      // The link, once the post is public.
+      ['/v2/video/query/?fields=id,share_url', { filters: { video_ids: [publish.postId] } }],
     ]);
     expect(run.log).toEqual([
       { step: { initSentAt: expect.any(String) }, calls: {} },
@@ -740,7 +743,7 @@ describe('tiktok', () => {
       outcome: 'published',
       result: {
         platformPostId: fake.publishes[0].postId,
-        platformPostUrl: null,
+        platformPostUrl: `https://www.tiktok.com/@${fake.username}/photo/${fake.publishes[0].postId}`,
         metadata: { publish_id: fake.publishes[0].publishId, post_id_pending: false },
       },
     });

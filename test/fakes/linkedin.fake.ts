@@ -16,7 +16,9 @@ import {
  * to the uploadUrl it gave, `posts_create` POST /rest/posts (201, URN in `x-restli-id`),
  * `posts_find` GET /rest/posts?author=..&q=author, `social_actions` GET
  * /rest/socialActions/{urn}, `token` POST /oauth/v2/accessToken. Errors are `{status,
- * serviceErrorCode, code, message}`; 401 for expired tokens; 429 without any reset header.
+ * serviceErrorCode, code, message}`; 401 for expired tokens; 429 without any reset header; a
+ * version LinkedIn no longer serves (it keeps each monthly version for about a year) is 426
+ * NONEXISTENT_VERSION, as the real API answers.
  */
 export interface LinkedInFake extends FakeServer {
   token: string;
@@ -24,9 +26,11 @@ export interface LinkedInFake extends FakeServer {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
-  images: Map<string, { uploaded: boolean; bytes: number }>;
+  images: Map<string, LinkedInImage>;
   posts: LinkedInPost[];
   calls: Record<string, number>;
+  /** When each endpoint was called (Date.now()), in order: retries' spacing. */
+  times: Record<string, number[]>;
   fail(endpoint: string, status: number, body?: unknown, headers?: Record<string, string>): void;
   rateLimit(endpoint: string, headers?: Record<string, string>): void;
   delay(endpoint: string, ms: number): void;
@@ -34,10 +38,20 @@ export interface LinkedInFake extends FakeServer {
   reset(): void;
 }
 
+export interface LinkedInImage {
+  uploaded: boolean;
+  bytes: number;
+  /** What the PUT carried. */
+  data: Buffer;
+}
+
 export interface LinkedInPost {
   id: string;
   author: string;
+  /** As sent, in LinkedIn's "little text" format. */
   commentary: string;
+  /** The commentary as LinkedIn shows it (escapes and hashtag templates rendered). */
+  text: string;
   createdAt: number;
   imageUrn: string;
   likes: number;
@@ -56,8 +70,9 @@ export async function start(): Promise<LinkedInFake> {
   const clientSecret = 'li-client-secret';
   const tokens = new Set([LINKEDIN_TOKEN]);
   const refreshTokens = new Set(['li-refresh-token-1']);
-  const images = new Map<string, { uploaded: boolean; bytes: number }>();
+  const images = new Map<string, LinkedInImage>();
   const posts: LinkedInPost[] = [];
+  const times: Record<string, number[]> = {};
   let nextId = 1;
   const newId = () => String(7100000000000000000n + BigInt(nextId++));
 
@@ -70,6 +85,7 @@ export async function start(): Promise<LinkedInFake> {
         404,
         error(404, 'RESOURCE_NOT_FOUND', `No resource found for ${url.pathname}`),
       );
+    (times[endpoint] ??= []).push(Date.now());
     if (endpoint !== 'token') {
       const token = request.headers.authorization?.replace(/^Bearer /, '');
       if (token === EXPIRED_TOKEN) {
@@ -88,7 +104,8 @@ export async function start(): Promise<LinkedInFake> {
       }
     }
     if (url.pathname.startsWith('/rest/')) {
-      if (!/^\d{6}$/.test(String(request.headers['linkedin-version'] ?? ''))) {
+      const version = String(request.headers['linkedin-version'] ?? '');
+      if (!/^\d{6}$/.test(version)) {
         return sendJson(
           res,
           400,
@@ -97,6 +114,13 @@ export async function start(): Promise<LinkedInFake> {
             'VERSION_MISSING',
             'A version must be present. Please specify a version by adding the LinkedIn-Version header.',
           ),
+        );
+      }
+      if (!isActiveVersion(version)) {
+        return sendJson(
+          res,
+          426,
+          error(426, 'NONEXISTENT_VERSION', `Requested version ${version} is not active`),
         );
       }
       if (request.headers['x-restli-protocol-version'] !== '2.0.0') {
@@ -136,7 +160,7 @@ export async function start(): Promise<LinkedInFake> {
         };
       }
       const id = `urn:li:image:D4E${newId()}`;
-      images.set(id, { uploaded: false, bytes: 0 });
+      images.set(id, { uploaded: false, bytes: 0, data: Buffer.alloc(0) });
       return {
         body: {
           value: {
@@ -159,6 +183,7 @@ export async function start(): Promise<LinkedInFake> {
         return { status: 400, body: error(400, 'BAD_REQUEST', 'Invalid upload') };
       image.uploaded = true;
       image.bytes = bytes.length;
+      image.data = bytes;
       return { status: 201 };
     },
     posts_create: async (request) => {
@@ -170,6 +195,7 @@ export async function start(): Promise<LinkedInFake> {
         id,
         author,
         commentary: body.commentary as string,
+        text: renderLittleText(body.commentary as string),
         createdAt: Date.now(),
         imageUrn: (body.content as { media: { id: string } }).media.id,
         likes: 0,
@@ -264,6 +290,7 @@ export async function start(): Promise<LinkedInFake> {
     images,
     posts,
     calls: script.calls,
+    times,
     fail: (
       endpoint,
       status,
@@ -288,6 +315,7 @@ export async function start(): Promise<LinkedInFake> {
       script.reset();
       images.clear();
       posts.length = 0;
+      for (const key of Object.keys(times)) delete times[key];
     },
   };
 }
@@ -307,6 +335,27 @@ function endpointOf(method: string, url: URL): string | undefined {
   if (method === 'GET' && path.startsWith('/rest/socialActions/')) return 'social_actions';
   if (method === 'POST' && path === '/oauth/v2/accessToken') return 'token';
   return undefined;
+}
+
+/**
+ * LinkedIn serves each monthly version for about a year, then answers 426 to it: here, the
+ * versions from twelve months before this month up to this month.
+ */
+function isActiveVersion(version: string, now = new Date()): boolean {
+  const month = (year: number, zeroBasedMonth: number) => year * 12 + zeroBasedMonth;
+  const asked = month(Number(version.slice(0, 4)), Number(version.slice(4, 6)) - 1);
+  const current = month(now.getUTCFullYear(), now.getUTCMonth());
+  return Number(version.slice(4, 6)) >= 1 && asked <= current && asked >= current - 12;
+}
+
+/**
+ * "Little text" as LinkedIn shows it: `{hashtag|\#|word}` is `#word`, a backslash-escaped
+ * reserved character is the character.
+ */
+export function renderLittleText(commentary: string): string {
+  return commentary
+    .replace(/\{hashtag\|\\#\|((?:\\.|[^}\\])*)\}/g, (_match, tag: string) => `#${tag}`)
+    .replace(/\\(.)/g, '$1');
 }
 
 function validatePost(

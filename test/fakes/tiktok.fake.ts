@@ -13,20 +13,25 @@ import {
 /**
  * TikTok Content Posting API, photo mode: `init` POST /v2/post/publish/content/init/ (it
  * downloads the PULL_FROM_URL image, as TikTok does), `status` POST
- * /v2/post/publish/status/fetch/, `video_query` POST /v2/video/query/, `token` POST
- * /v2/oauth/token/. Every answer carries `error: {code, message, log_id}`, code `ok` on success;
- * an expired token is HTTP 401 `access_token_invalid`, throttling 429 `rate_limit_exceeded`.
+ * /v2/post/publish/status/fetch/, `video_query` POST /v2/video/query/ (counts and `share_url`),
+ * `token` POST /v2/oauth/token/. Every answer carries `error: {code, message, log_id}`, code
+ * `ok` on success; an expired token is HTTP 401 `access_token_invalid`, throttling 429
+ * `rate_limit_exceeded` (TikTok sends no reset header; a test may add one).
  */
 export interface TikTokFake extends FakeServer {
   token: string;
   openId: string;
+  /** The creator's @name, in the share links. */
+  username: string;
   clientKey: string;
   clientSecret: string;
   refreshToken: string;
   publishes: TikTokPublish[];
   calls: Record<string, number>;
+  /** When each endpoint was called (Date.now()), in order: retries' spacing. */
+  times: Record<string, number[]>;
   fail(endpoint: string, status: number, body?: unknown, headers?: Record<string, string>): void;
-  rateLimit(endpoint: string): void;
+  rateLimit(endpoint: string, headers?: Record<string, string>): void;
   delay(endpoint: string, ms: number): void;
   loseAnswer(endpoint: string): void;
   /** Publishes created from now on report PROCESSING_DOWNLOAD for this many checks (default 1). */
@@ -38,6 +43,8 @@ export interface TikTokPublish {
   publishId: string;
   postId: string;
   body: Record<string, unknown>;
+  /** What TikTok downloaded from each of `photo_images` (empty where the download failed). */
+  images: Buffer[];
   status: 'PROCESSING_DOWNLOAD' | 'PUBLISH_COMPLETE' | 'FAILED';
   outcome: 'PUBLISH_COMPLETE' | 'FAILED';
   failReason: string;
@@ -53,11 +60,13 @@ export const EXPIRED_TOKEN = 'expired';
 export async function start(): Promise<TikTokFake> {
   const script = new EndpointScript<Step>();
   const openId = '-000AbCdEfGhIjKlMnOp';
+  const username = 'harbour.lantern';
   const clientKey = 'tt-client-key';
   const clientSecret = 'tt-client-secret';
   const tokens = new Set([TIKTOK_TOKEN]);
   const refreshTokens = new Set(['rft.tiktok-1']);
   const publishes: TikTokPublish[] = [];
+  const times: Record<string, number[]> = {};
   let nextId = 1;
   let processingPolls = 1;
 
@@ -65,6 +74,7 @@ export async function start(): Promise<TikTokFake> {
     const url = new URL(request.path, 'http://fake');
     const endpoint = ENDPOINTS[`${request.method} ${url.pathname}`];
     if (!endpoint) return sendJson(res, 404, failure('not_found', 'Not found'));
+    (times[endpoint] ??= []).push(Date.now());
     if (endpoint !== 'token') {
       const token = request.headers.authorization?.replace(/^Bearer /, '');
       if (!token || !tokens.has(token)) {
@@ -99,6 +109,7 @@ export async function start(): Promise<TikTokFake> {
         publishId: `p_pub_url~v2.${7300000000000000000n + BigInt(id)}`,
         postId: String(7400000000000000000n + BigInt(id)),
         body,
+        images: fetched.map((item) => (item.ok ? item.bytes : Buffer.alloc(0))),
         status: 'PROCESSING_DOWNLOAD',
         outcome: fetched.every((item) => item.ok) ? 'PUBLISH_COMPLETE' : 'FAILED',
         failReason: fetched.every((item) => item.ok) ? '' : 'photo_pull_failed',
@@ -140,7 +151,11 @@ export async function start(): Promise<TikTokFake> {
             publish.status === 'PUBLISH_COMPLETE' && ids.map(String).includes(publish.postId),
         )
         .map((publish) => {
-          const all: Record<string, unknown> = { id: publish.postId, ...publish.metrics };
+          const all: Record<string, unknown> = {
+            id: publish.postId,
+            share_url: `https://www.tiktok.com/@${username}/photo/${publish.postId}`,
+            ...publish.metrics,
+          };
           return Object.fromEntries(Object.entries(all).filter(([key]) => fields.includes(key)));
         });
       return { body: { data: { videos, cursor: 0, has_more: false }, error: ok() } };
@@ -183,18 +198,21 @@ export async function start(): Promise<TikTokFake> {
     ...server,
     token: TIKTOK_TOKEN,
     openId,
+    username,
     clientKey,
     clientSecret,
     refreshToken: 'rft.tiktok-1',
     publishes,
     calls: script.calls,
+    times,
     fail: (endpoint, status, body = failure('internal_error', 'Something went wrong'), headers) =>
       script.push(endpoint, { kind: 'fail', status, body, headers }),
-    rateLimit: (endpoint) =>
+    rateLimit: (endpoint, headers) =>
       script.push(endpoint, {
         kind: 'fail',
         status: 429,
         body: failure('rate_limit_exceeded', 'API rate limit exceeded, please retry later.'),
+        headers,
       }),
     delay: (endpoint, ms) => script.push(endpoint, { kind: 'delay', ms }),
     loseAnswer: (endpoint) => script.push(endpoint, { kind: 'lose' }),
@@ -206,6 +224,7 @@ export async function start(): Promise<TikTokFake> {
       script.reset();
       publishes.length = 0;
       processingPolls = 1;
+      for (const key of Object.keys(times)) delete times[key];
     },
   };
 }

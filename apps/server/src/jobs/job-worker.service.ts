@@ -25,12 +25,22 @@ export class JobWorker implements OnApplicationBootstrap {
     const handlers = this.discoverHandlers();
     const missing = Object.values(JobName).filter((name) => !handlers.has(name));
     if (missing.length > 0) throw new Error(`No @OnJob handler for job(s): ${missing.join(', ')}`);
+    const byQueue = new Map<QueueName, Map<string, Handler>>();
     for (const [name, handler] of handlers) {
       const queueName = QUEUE_OF[name];
-      const queue = this.moduleRef.get<Queue>(getQueueToken(queueName), { strict: false });
-      void queue.process(name, this.concurrency(queueName), (job: Job) => handler(job.data, job));
+      byQueue.set(queueName, (byQueue.get(queueName) ?? new Map()).set(name, handler));
     }
-    this.logger.log(`Worker consuming ${handlers.size} job type(s)`);
+    for (const [queueName, named] of byQueue) {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(queueName), { strict: false });
+      // One process() per queue, dispatching on the job's name: Bull runs one loop per unit of
+      // concurrency of *each* process() call, so one call per job name would multiply it.
+      void queue.process('*', this.concurrency(queueName), (job: Job) => {
+        const handler = named.get(job.name);
+        if (!handler) throw new Error(`No handler for job ${job.name} on queue ${queueName}`);
+        return handler(job.data, job);
+      });
+    }
+    this.logger.log(`Worker consuming ${handlers.size} job type(s) on ${byQueue.size} queue(s)`);
   }
 
   private concurrency(queue: QueueName): number {

@@ -132,14 +132,21 @@ export class AccountsService {
       .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
       .where('account.id = :accountId', { accountId })
       .getOneOrFail();
+    return this.open(row);
+  }
+
+  /** The tokens of a row the caller already read (the publish claim joins it), opened. */
+  open(
+    row: Pick<SocialAccount, 'id' | 'accountId' | 'accessTokenEncrypted' | 'refreshTokenEncrypted'>,
+  ): AccountTokens {
     return {
       platformAccountId: row.accountId,
       accessToken: this.cipher.decrypt(
         row.accessTokenEncrypted,
-        tokenContext(accountId, 'access_token'),
+        tokenContext(row.id, 'access_token'),
       ),
       refreshToken: row.refreshTokenEncrypted
-        ? this.cipher.decrypt(row.refreshTokenEncrypted, tokenContext(accountId, 'refresh_token'))
+        ? this.cipher.decrypt(row.refreshTokenEncrypted, tokenContext(row.id, 'refresh_token'))
         : null,
     };
   }

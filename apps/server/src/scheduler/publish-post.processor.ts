@@ -1,15 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import {
-  GeneratedImage,
-  type JsonObject,
-  type PostErrorCode,
-  ScheduledPost,
-  SocialAccount,
-} from '@app/database';
+import type { AccountStatus, JsonObject, PostErrorCode, ScheduledPost } from '@app/database';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
@@ -33,11 +28,136 @@ type Outcome = 'posted' | 'failed' | 'retrying' | 'skipped';
 /** Reconcile attempts (immediate, then one per lease) before a post is given up as outcome_unknown. */
 const RECONCILE_TRIES = 4;
 
+/** What the publish reads of the post it claimed. */
+type Post = Pick<
+  ScheduledPost,
+  | 'id'
+  | 'version'
+  | 'userId'
+  | 'accountId'
+  | 'imageId'
+  | 'platform'
+  | 'caption'
+  | 'hashtags'
+  | 'checkpoint'
+  | 'metadata'
+  | 'attempts'
+>;
+
+/** A claimed post with its account (tokens still sealed) and its image's JPEG rendition. */
+interface Claimed {
+  post: Post;
+  account: {
+    id: number;
+    status: AccountStatus;
+    accountId: string;
+    accessTokenEncrypted: string;
+    refreshTokenEncrypted: string | null;
+  } | null;
+  renditionKey: string | null;
+}
+
+interface ClaimRow {
+  id: number;
+  version: number;
+  user_id: number;
+  account_id: number | null;
+  image_id: number | null;
+  platform: PlatformName;
+  caption: string;
+  hashtags: string;
+  checkpoint: JsonObject;
+  metadata: JsonObject;
+  attempts: number;
+  account_status: AccountStatus | null;
+  account_platform_id: string | null;
+  access_token_encrypted: string | null;
+  refresh_token_encrypted: string | null;
+  rendition_key: string | null;
+}
+
+/**
+ * Which posts a statement may touch: this id at this version, in this status. The status test is
+ * `IS NOT DISTINCT FROM` rather than `=` (the same, the column being NOT NULL) so that the partial
+ * indexes on status (due, processing) cannot serve it and PostgreSQL always finds the post by its
+ * primary key. With `=`, statistics taken while few posts were scheduled make it scan the partial
+ * index and filter on id: each claim of a burst of N posts then reads N index entries.
+ */
+function only(status: 'scheduled' | 'processing'): string {
+  return `id = $1 AND version = $2 AND status IS NOT DISTINCT FROM '${status}'`;
+}
+
+/**
+ * One statement, one round trip: the conditional UPDATE that takes the post (only one worker can
+ * win it), returning the post joined with what the publish needs. `$1` id, `$2` version, `$3`
+ * the lease in milliseconds.
+ */
+function claimStatement(set: string, where: string): string {
+  return `WITH post AS (
+      UPDATE scheduled_posts SET ${set}, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
+      WHERE ${where}
+      RETURNING id, version, user_id, account_id, image_id, platform, caption, hashtags, checkpoint, metadata, attempts
+    )
+    SELECT post.*, account.status AS account_status, account.account_id AS account_platform_id,
+      account.access_token_encrypted, account.refresh_token_encrypted, image.rendition_key
+    FROM post
+    LEFT JOIN social_accounts account ON account.id = post.account_id
+    LEFT JOIN generated_images image ON image.id = post.image_id`;
+}
+
+/** A named statement: prepared once per connection, so PostgreSQL plans it once, not per post. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+/** A scheduled post of this version becomes processing, one attempt more, under a lease. */
+const CLAIM: Statement = {
+  name: 'publish-post-claim',
+  text: claimStatement(`status = 'processing', attempts = attempts + 1`, only('scheduled')),
+};
+/** A post left in processing past its lease is taken over for reconciliation. */
+const TAKE_OVER: Statement = {
+  name: 'publish-post-take-over',
+  text: claimStatement(`status = 'processing'`, `${only('processing')} AND lease_until < now()`),
+};
+
+/** Every write of a result is conditional on the claim still being ours. */
+const OURS = only('processing');
+
+/** `$3` the step to merge into the checkpoint, before the platform call that needs it. */
+const RECORD: Statement = {
+  name: 'publish-post-record',
+  text: `UPDATE scheduled_posts SET checkpoint = checkpoint || $3::jsonb, updated_at = now() WHERE ${OURS}`,
+};
+const RENEW_LEASE: Statement = {
+  name: 'publish-post-renew-lease',
+  text: `UPDATE scheduled_posts SET lease_until = now() + $3 * interval '1 millisecond' WHERE ${OURS}`,
+};
+const POSTED: Statement = {
+  name: 'publish-post-posted',
+  text: `UPDATE scheduled_posts SET status = 'posted', posted_at = now(), platform_post_id = $3,
+      platform_post_url = $4, metadata = metadata || $5::jsonb, error_message = '',
+      error_code = NULL, lease_until = NULL, updated_at = now()
+    WHERE ${OURS}`,
+};
+
+/** The statements every publish runs (a test checks how PostgreSQL plans them). */
+export const PUBLISH_STATEMENTS: readonly Statement[] = [
+  CLAIM,
+  TAKE_OVER,
+  RECORD,
+  RENEW_LEASE,
+  POSTED,
+];
+
 /**
  * Publishes a post exactly once. The claim is one conditional UPDATE (only one worker can win
  * it); every step is recorded in the post's checkpoint before the platform call that needs it;
  * an answer lost after the platform may have accepted the post is reconciled, never retried
- * blindly; what cannot be known fails with `outcome_unknown` for a person to check.
+ * blindly; what cannot be known fails with `outcome_unknown` for a person to check. A publish
+ * costs three statements, named so that they are planned once per connection: the claim (with
+ * the post's account and image), the checkpoint before the platform call, and the result.
  */
 @Injectable()
 export class PublishPostProcessor {
@@ -58,9 +178,11 @@ export class PublishPostProcessor {
     postId,
     version,
   }: JobPayloads[JobName.PublishPost]): Promise<{ outcome: Outcome }> {
-    const post = await this.claim(postId, version);
-    if (!post) return { outcome: 'skipped' };
-    return { outcome: await this.whileHoldingLease(post, () => this.attempt(post)) };
+    const claimed = await this.claim(CLAIM, postId, version);
+    if (!claimed) return { outcome: 'skipped' };
+    return {
+      outcome: await this.whileHoldingLease(claimed.post, () => this.attempt(claimed)),
+    };
   }
 
   /** The sweep found the post in processing past its lease: decide from what was recorded. */
@@ -69,18 +191,9 @@ export class PublishPostProcessor {
     postId,
     version,
   }: JobPayloads[JobName.ReconcilePost]): Promise<{ outcome: Outcome }> {
-    const leaseUntil = new Date(Date.now() + this.config.publishing.leaseMs);
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(ScheduledPost)
-      .set({ leaseUntil })
-      .where(
-        `id = :postId AND version = :version AND status = 'processing' AND lease_until < now()`,
-        { postId, version },
-      )
-      .execute();
-    if (!result.affected) return { outcome: 'skipped' };
-    const post = await this.dataSource.getRepository(ScheduledPost).findOneByOrFail({ id: postId });
+    const claimed = await this.claim(TAKE_OVER, postId, version);
+    if (!claimed) return { outcome: 'skipped' };
+    const { post } = claimed;
     if (Object.keys(post.checkpoint).length === 0)
       return {
         outcome: await this.retryLater(
@@ -90,7 +203,7 @@ export class PublishPostProcessor {
           0,
         ),
       };
-    const prepared = await this.prepare(post);
+    const prepared = this.prepare(claimed);
     if ('failure' in prepared)
       return { outcome: await this.fail(post, prepared.failure.code, prepared.failure.message) };
     const { platform, request } = prepared;
@@ -105,19 +218,13 @@ export class PublishPostProcessor {
    * Renews the post's lease while this worker works on it, so the lease can be short (a dead
    * worker's post is reconciled soon) without cutting into a slow but live platform call.
    */
-  private async whileHoldingLease<T>(post: ScheduledPost, work: () => Promise<T>): Promise<T> {
+  private async whileHoldingLease<T>(post: Post, work: () => Promise<T>): Promise<T> {
     const { leaseMs } = this.config.publishing;
     const renew = setInterval(
       () => {
-        void this.dataSource
-          .query(
-            `UPDATE scheduled_posts SET lease_until = now() + $1 * interval '1 millisecond'
-           WHERE id = $2 AND version = $3 AND status = 'processing'`,
-            [leaseMs, post.id, post.version],
-          )
-          .catch((error: Error) =>
-            this.logger.warn(`Could not renew the lease of post ${post.id}: ${error.message}`),
-          );
+        void this.run(RENEW_LEASE, [post.id, post.version, leaseMs]).catch((error: Error) =>
+          this.logger.warn(`Could not renew the lease of post ${post.id}: ${error.message}`),
+        );
       },
       Math.max(200, Math.floor(leaseMs / 3)),
     );
@@ -128,84 +235,136 @@ export class PublishPostProcessor {
     }
   }
 
-  private async claim(postId: number, version: number): Promise<ScheduledPost | null> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(ScheduledPost)
-      .set({
-        status: 'processing',
-        attempts: () => 'attempts + 1',
-        leaseUntil: new Date(Date.now() + this.config.publishing.leaseMs),
-      })
-      .where(`id = :postId AND version = :version AND status = 'scheduled'`, { postId, version })
-      .execute();
-    return result.affected
-      ? this.dataSource.getRepository(ScheduledPost).findOneBy({ id: postId })
-      : null;
+  /**
+   * Through the driver's pool (the one TypeORM uses): TypeORM's query() sends every statement
+   * unnamed, so PostgreSQL would plan the claim's CTE again for each post.
+   */
+  private async run<R extends object = Record<string, unknown>>(
+    statement: Statement,
+    values: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }> {
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    return pool.query<R>({ name: statement.name, text: statement.text, values });
   }
 
-  private async attempt(post: ScheduledPost): Promise<Outcome> {
-    const prepared = await this.prepare(post);
+  private async claim(
+    statement: Statement,
+    postId: number,
+    version: number,
+  ): Promise<Claimed | null> {
+    const { rows } = await this.run<ClaimRow>(statement, [
+      postId,
+      version,
+      this.config.publishing.leaseMs,
+    ]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      post: {
+        id: row.id,
+        version: row.version,
+        userId: row.user_id,
+        accountId: row.account_id,
+        imageId: row.image_id,
+        platform: row.platform,
+        caption: row.caption,
+        hashtags: row.hashtags,
+        checkpoint: row.checkpoint,
+        metadata: row.metadata,
+        attempts: row.attempts,
+      },
+      account:
+        row.account_id !== null && row.account_status !== null
+          ? {
+              id: row.account_id,
+              status: row.account_status,
+              accountId: row.account_platform_id ?? '',
+              accessTokenEncrypted: row.access_token_encrypted ?? '',
+              refreshTokenEncrypted: row.refresh_token_encrypted,
+            }
+          : null,
+      renditionKey: row.rendition_key,
+    };
+  }
+
+  /** An UPDATE's count of rows changed. */
+  private async update(sql: string, params: unknown[]): Promise<number> {
+    const [, affected] = (await this.dataSource.query(sql, params)) as [unknown, number];
+    return affected;
+  }
+
+  private async attempt(claimed: Claimed): Promise<Outcome> {
+    const { post } = claimed;
+    const prepared = this.prepare(claimed);
     if ('failure' in prepared)
       return this.fail(post, prepared.failure.code, prepared.failure.message);
     const { platform, request, accountId } = prepared;
-    try {
-      return await this.posted(post, await platform.publish(request));
-    } catch (error) {
-      if (!(error instanceof PlatformError)) {
-        return this.retryLater(post, 'timeout', (error as Error).message ?? String(error));
-      }
-      if (error.options.mayHaveBeenAccepted)
-        return this.settleUnknown(post, platform, request, error.message);
-      switch (error.code) {
-        case 'reconnect_required':
-          if (await this.refreshed(platform, post.userId, accountId, request)) {
-            try {
-              return await this.posted(post, await platform.publish(request));
-            } catch (retryError) {
-              if (retryError instanceof PlatformError && retryError.options.mayHaveBeenAccepted) {
-                return this.settleUnknown(post, platform, request, retryError.message);
-              }
-              if (
-                !(retryError instanceof PlatformError) ||
-                retryError.code !== 'reconnect_required'
-              )
-                throw retryError;
-            }
+    let refreshed = false;
+    for (;;) {
+      try {
+        return await this.posted(post, await platform.publish(request));
+      } catch (error) {
+        if (!(error instanceof PlatformError)) {
+          return this.retryLater(post, 'timeout', (error as Error).message ?? String(error));
+        }
+        if (error.options.mayHaveBeenAccepted)
+          return this.settleUnknown(post, platform, request, error.message);
+        if (error.code === 'reconnect_required' && !refreshed) {
+          const refresh = await this.refresh(platform, post.userId, accountId, request);
+          if (refresh === 'refreshed') {
+            // Once, with the new token; whatever follows goes through the same policy.
+            refreshed = true;
+            continue;
           }
-          await this.dataSource
-            .getRepository(SocialAccount)
-            .update({ id: accountId }, { status: 'reconnect_required' });
-          return this.fail(
-            post,
-            'reconnect_required',
-            `The ${post.platform} account must be reconnected: ${error.message}`,
-          );
-        case 'rate_limited':
-          return this.retryLater(post, 'rate_limited', error.message, error.options.retryAfterMs);
-        case 'transient':
-        case 'timeout':
-          return this.retryLater(post, 'timeout', error.message);
-        default:
-          return this.fail(post, error.code, error.message);
+          if (refresh instanceof PlatformError) {
+            // The token endpoint failed for a passing reason: the account may be fine.
+            return this.retryLater(
+              post,
+              refresh.code === 'rate_limited' ? 'rate_limited' : 'timeout',
+              `Refreshing the ${post.platform} token failed: ${refresh.message}`,
+              refresh.options.retryAfterMs,
+            );
+          }
+        }
+        return this.failed(post, accountId, error);
       }
     }
   }
 
+  /** A platform error that proves nothing was published: retry later, or fail for good. */
+  private async failed(post: Post, accountId: number, error: PlatformError): Promise<Outcome> {
+    switch (error.code) {
+      case 'reconnect_required':
+        await this.dataSource.query(
+          `UPDATE social_accounts SET status = 'reconnect_required', updated_at = now() WHERE id = $1`,
+          [accountId],
+        );
+        return this.fail(
+          post,
+          'reconnect_required',
+          `The ${post.platform} account must be reconnected: ${error.message}`,
+        );
+      case 'rate_limited':
+        return this.retryLater(post, 'rate_limited', error.message, error.options.retryAfterMs);
+      case 'transient':
+      case 'timeout':
+        return this.retryLater(post, 'timeout', error.message);
+      default:
+        return this.fail(post, error.code, error.message);
+    }
+  }
+
   /** Everything a platform call needs, or why there is nothing to call with. */
-  private async prepare(
-    post: ScheduledPost,
-  ): Promise<
+  private prepare(
+    claimed: Claimed,
+  ):
     | { platform: Platform; request: PublishRequest; accountId: number }
-    | { failure: { code: PostErrorCode; message: string } }
-  > {
+    | { failure: { code: PostErrorCode; message: string } } {
+    const { post, account, renditionKey } = claimed;
     if (post.accountId === null)
       return {
         failure: { code: 'account_missing', message: 'The account of this post was disconnected.' },
       };
-    const account = await this.dataSource
-      .getRepository(SocialAccount)
-      .findOneBy({ id: post.accountId });
     if (!account || account.status === 'disabled')
       return {
         failure: {
@@ -220,19 +379,15 @@ export class PublishPostProcessor {
           message: `The ${post.platform} account must be reconnected.`,
         },
       };
-    const image = post.imageId
-      ? await this.dataSource.getRepository(GeneratedImage).findOneBy({ id: post.imageId })
-      : null;
-    const renditionKey = image?.renditionKey;
     if (!renditionKey)
       return {
         failure: { code: 'image_unavailable', message: 'The image of this post no longer exists.' },
       };
-    const tokens = await this.accounts.tokens(account.id);
+    const tokens = this.accounts.open(account);
     const checkpoint: Checkpoint = { ...(post.checkpoint as Checkpoint) };
     const request: PublishRequest = {
       account: {
-        accountId: account.accountId,
+        accountId: tokens.platformAccountId,
         accessToken: tokens.accessToken,
         refreshToken: tokens.refreshToken,
       },
@@ -246,10 +401,7 @@ export class PublishPostProcessor {
       checkpoint,
       record: async (step) => {
         Object.assign(checkpoint, step);
-        await this.dataSource.query(
-          `UPDATE scheduled_posts SET checkpoint = checkpoint || $1::jsonb, updated_at = now() WHERE id = $2 AND version = $3 AND status = 'processing'`,
-          [JSON.stringify(step), post.id, post.version],
-        );
+        await this.run(RECORD, [post.id, post.version, JSON.stringify(step)]);
       },
       signal: AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
     };
@@ -262,7 +414,7 @@ export class PublishPostProcessor {
    * a few times, before giving up with outcome_unknown.
    */
   private async settleUnknown(
-    post: ScheduledPost,
+    post: Post,
     platform: Platform,
     request: PublishRequest,
     why: string,
@@ -279,15 +431,13 @@ export class PublishPostProcessor {
         error instanceof PlatformError &&
         ['rate_limited', 'transient', 'timeout'].includes(error.code);
       if (passing && tries < RECONCILE_TRIES) {
-        await this.dataSource.getRepository(ScheduledPost).update(
-          { id: post.id, version: post.version, status: 'processing' },
-          {
-            metadata: {
-              ...post.metadata,
-              reconcile_attempts: tries,
-              last_error: (error as Error).message,
-            },
-          },
+        await this.dataSource.query(
+          `UPDATE scheduled_posts SET metadata = metadata || $3::jsonb, updated_at = now() WHERE ${OURS}`,
+          [
+            post.id,
+            post.version,
+            JSON.stringify({ reconcile_attempts: tries, last_error: (error as Error).message }),
+          ],
         );
         return 'retrying';
       }
@@ -306,13 +456,19 @@ export class PublishPostProcessor {
     );
   }
 
-  private async refreshed(
+  /**
+   * New tokens from the platform's OAuth client, stored sealed and put into `request`:
+   * 'refreshed'; 'impossible' without a refresh token or client, or when the platform refused
+   * the refresh token (the account must be reconnected); or the error when the token endpoint
+   * failed for a passing reason (time-out, 5xx, rate limit), which says nothing of the account.
+   */
+  private async refresh(
     platform: Platform,
     userId: number,
     accountId: number,
     request: PublishRequest,
-  ): Promise<boolean> {
-    if (!platform.refreshTokens || !request.account.refreshToken) return false;
+  ): Promise<'refreshed' | 'impossible' | PlatformError> {
+    if (!platform.refreshTokens || !request.account.refreshToken) return 'impossible';
     try {
       const tokens = await platform.refreshTokens(request.account, request.signal);
       await this.accounts.update(userId, accountId, {
@@ -325,43 +481,36 @@ export class PublishPostProcessor {
         accessToken: tokens.accessToken,
         refreshToken: tokens.refreshToken ?? request.account.refreshToken,
       };
-      return true;
+      return 'refreshed';
     } catch (error) {
       this.logger.warn(
         `Refreshing the tokens of account ${accountId} failed: ${(error as Error).message}`,
       );
-      return false;
+      return error instanceof PlatformError &&
+        ['rate_limited', 'transient', 'timeout'].includes(error.code)
+        ? error
+        : 'impossible';
     }
   }
 
-  private async posted(post: ScheduledPost, result: PublishResult): Promise<Outcome> {
-    const metadata: JsonObject = { ...post.metadata, ...result.metadata };
-    await this.dataSource.getRepository(ScheduledPost).update(
-      { id: post.id, version: post.version, status: 'processing' },
-      {
-        status: 'posted',
-        postedAt: new Date(),
-        platformPostId: result.platformPostId,
-        platformPostUrl: result.platformPostUrl,
-        metadata,
-        errorMessage: '',
-        errorCode: null,
-        leaseUntil: null,
-      },
-    );
+  private async posted(post: Post, result: PublishResult): Promise<Outcome> {
+    await this.run(POSTED, [
+      post.id,
+      post.version,
+      result.platformPostId,
+      result.platformPostUrl,
+      JSON.stringify(result.metadata),
+    ]);
     return 'posted';
   }
 
-  private async fail(post: ScheduledPost, code: PostErrorCode, message: string): Promise<Outcome> {
+  private async fail(post: Post, code: PostErrorCode, message: string): Promise<Outcome> {
     this.logger.warn(`Post ${post.id} failed (${code}): ${message}`);
-    await this.dataSource.getRepository(ScheduledPost).update(
-      { id: post.id, version: post.version, status: 'processing' },
-      {
-        status: 'failed',
-        errorCode: code,
-        errorMessage: message.slice(0, 2000),
-        leaseUntil: null,
-      },
+    await this.dataSource.query(
+      `UPDATE scheduled_posts SET status = 'failed', error_code = $3, error_message = $4,
+         lease_until = NULL, updated_at = now()
+       WHERE ${OURS}`,
+      [post.id, post.version, code, message.slice(0, 2000)],
     );
     return 'failed';
   }
@@ -371,7 +520,7 @@ export class PublishPostProcessor {
    * (the platform's reset for rate limits, else a doubling backoff). Past the tries, failed.
    */
   private async retryLater(
-    post: ScheduledPost,
+    post: Post,
     code: PostErrorCode,
     message: string,
     delayMs?: number,
@@ -379,16 +528,18 @@ export class PublishPostProcessor {
     if (post.attempts >= this.config.publishing.attempts) return this.fail(post, code, message);
     const wait = delayMs ?? this.config.publishing.backoffMs * 2 ** Math.max(0, post.attempts - 1);
     const version = post.version + 1;
-    const updated = await this.dataSource.getRepository(ScheduledPost).update(
-      { id: post.id, version: post.version, status: 'processing' },
-      {
-        status: 'scheduled',
+    const affected = await this.update(
+      `UPDATE scheduled_posts SET status = 'scheduled', version = $3, lease_until = NULL,
+         metadata = metadata || $4::jsonb, updated_at = now()
+       WHERE ${OURS}`,
+      [
+        post.id,
+        post.version,
         version,
-        leaseUntil: null,
-        metadata: { ...post.metadata, last_error: message, last_error_code: code },
-      },
+        JSON.stringify({ last_error: message, last_error_code: code }),
+      ],
     );
-    if (!updated.affected) return 'skipped';
+    if (!affected) return 'skipped';
     const now = new Date();
     await this.posts.enqueue(
       { id: post.id, version, scheduledTime: new Date(now.getTime() + wait) },

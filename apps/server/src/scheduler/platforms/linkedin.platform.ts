@@ -32,6 +32,13 @@ export interface LinkedInOptions {
   clientSecret?: string;
 }
 
+/**
+ * The version sent when none is configured. LinkedIn serves each monthly version for about a
+ * year and then answers 426 NONEXISTENT_VERSION to every call: bump it (and check LinkedIn's
+ * changelog for the Images and Posts APIs) before September 2027.
+ */
+export const LINKEDIN_VERSION = '202609';
+
 /** Characters that LinkedIn's "little text" commentary format reserves. */
 const RESERVED = /[\\|{}@[\]()<>#*_~]/g;
 
@@ -53,7 +60,7 @@ export class LinkedInPlatform implements Platform {
       /\/+$/,
       '',
     );
-    this.version = options.version ?? '202405';
+    this.version = options.version ?? LINKEDIN_VERSION;
   }
 
   async publish(request: PublishRequest): Promise<PublishResult> {

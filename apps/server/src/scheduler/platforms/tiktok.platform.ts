@@ -110,7 +110,10 @@ export class TikTokPlatform implements Platform {
     }
     const state = await this.fetchStatus(checkpoint.publishId, account, signal);
     if (state.status === 'PUBLISH_COMPLETE') {
-      return { outcome: 'published', result: result(checkpoint.publishId, state) };
+      return {
+        outcome: 'published',
+        result: await this.completed(checkpoint.publishId, state, account, signal),
+      };
     }
     // Still processing or failed: publish() resumes this same publish_id (never a new init) and
     // either waits for it or fails with TikTok's reason.
@@ -126,15 +129,12 @@ export class TikTokPlatform implements Platform {
     platformPostId: string,
     signal: AbortSignal,
   ): Promise<PostMetrics> {
-    const fields = 'id,like_count,comment_count,share_count,view_count';
-    const call = this.call('post metrics', `/v2/video/query/?fields=${fields}`, account, signal);
-    const answer = await platformRequest({
-      ...call,
-      json: { filters: { video_ids: [platformPostId] } },
-    });
-    const videos = (answer.body.data as { videos?: Record<string, unknown>[] } | undefined)?.videos;
-    const video = (Array.isArray(videos) ? videos : []).find(
-      (item) => String(item.id) === platformPostId,
+    const video = await this.queryVideo(
+      'post metrics',
+      platformPostId,
+      'id,like_count,comment_count,share_count,view_count',
+      account,
+      signal,
     );
     const views = count(video?.view_count);
     return {
@@ -191,7 +191,8 @@ export class TikTokPlatform implements Platform {
         // TikTok has the post: whatever went wrong now, only reconcile() may follow.
         throw accepted(error);
       }
-      if (state.status === 'PUBLISH_COMPLETE') return result(publishId, state);
+      if (state.status === 'PUBLISH_COMPLETE')
+        return this.completed(publishId, state, account, signal);
       if (state.status === 'FAILED') {
         throw new PlatformError(
           PULL_FAILURE.test(state.failReason) ? 'media_unreachable' : 'platform_rejected',
@@ -211,6 +212,55 @@ export class TikTokPlatform implements Platform {
         throw accepted(error);
       }
     }
+  }
+
+  /**
+   * The public post id once TikTok lists it, with its link (`share_url` from video/query; the
+   * web URL needs the creator's @name, which the account does not hold). Until moderation makes
+   * the post public the list is empty and the publish_id stands in (metadata says so). The post
+   * exists either way: a failed link lookup only leaves the URL empty.
+   */
+  private async completed(
+    publishId: string,
+    state: PublishStatus,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): Promise<PublishResult> {
+    const postId = state.postIds[0];
+    return {
+      platformPostId: postId ?? publishId,
+      platformPostUrl: postId ? await this.shareUrl(postId, account, signal) : null,
+      metadata: { publish_id: publishId, post_id_pending: postId === undefined },
+    };
+  }
+
+  private async shareUrl(
+    postId: string,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): Promise<string | null> {
+    try {
+      const video = await this.queryVideo('post link', postId, 'id,share_url', account, signal);
+      return typeof video?.share_url === 'string' && /^https:\/\//.test(video.share_url)
+        ? video.share_url
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** `POST /v2/video/query/` for one post: its fields, or undefined when TikTok does not list it. */
+  private async queryVideo(
+    what: string,
+    postId: string,
+    fields: string,
+    account: PlatformAccount,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown> | undefined> {
+    const call = this.call(what, `/v2/video/query/?fields=${fields}`, account, signal);
+    const answer = await platformRequest({ ...call, json: { filters: { video_ids: [postId] } } });
+    const videos = (answer.body.data as { videos?: Record<string, unknown>[] } | undefined)?.videos;
+    return (Array.isArray(videos) ? videos : []).find((item) => String(item.id) === postId);
   }
 
   private async fetchStatus(
@@ -248,19 +298,6 @@ export class TikTokPlatform implements Platform {
       signal,
     };
   }
-}
-
-/**
- * The public post id once TikTok lists it; until moderation makes the post public the list is
- * empty and the publish_id stands in (metadata says so).
- */
-function result(publishId: string, state: PublishStatus): PublishResult {
-  const postId = state.postIds[0];
-  return {
-    platformPostId: postId ?? publishId,
-    platformPostUrl: null,
-    metadata: { publish_id: publishId, post_id_pending: postId === undefined },
-  };
 }
 
 /**
