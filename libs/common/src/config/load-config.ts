@@ -211,7 +211,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       automatic1111: { url: url('SD_API_URL', 'http://127.0.0.1:7860', ['http:', 'https:']) },
     },
     publishing: {
-      concurrency: integer('PUBLISH_WORKER_CONCURRENCY', 20, 1, 500),
+      concurrency: integer('PUBLISH_WORKER_CONCURRENCY', 50, 1, 500),
       // Renewed while a worker publishes; it runs out only when the worker is gone.
       leaseMs: duration('PUBLISH_LEASE', '2m') * 1000,
       attempts: integer('PUBLISH_ATTEMPTS', 5, 1, 50),
