@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@app/common';
 import { dataSourceOptions } from '@app/database';
+import { AdminPanelModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -62,6 +63,7 @@ export class AppModule {
         AuthModule,
         ImagesModule,
         SchedulerModule,
+        AdminPanelModule.forRoot(config),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -60,6 +60,17 @@ describe('loadConfig', () => {
     expect(config.notices.join('\n')).not.toMatch(/JWT_SECRET|SESSION_SECRET|TOKEN_ENCRYPTION/);
   });
 
+  it('mounts the admin panel by default, for 12-hour sessions; ADMIN_* change that', () => {
+    expect(loadConfig({}).admin).toEqual({ enabled: true, sessionTtlSeconds: 12 * 3600 });
+    expect(loadConfig({ ADMIN_ENABLED: 'false', ADMIN_SESSION_TTL: '30m' }).admin).toEqual({
+      enabled: false,
+      sessionTtlSeconds: 1800,
+    });
+    expect(
+      namesIn(problemsFor({ ADMIN_ENABLED: 'no', ADMIN_SESSION_TTL: 'a while' })).sort(),
+    ).toEqual(['ADMIN_ENABLED', 'ADMIN_SESSION_TTL']);
+  });
+
   it.each([
     ['900', 900],
     ['15m', 900],

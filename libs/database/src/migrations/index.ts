@@ -3,6 +3,7 @@ import { ImagesAndTags1795980829547 } from './1795980829547-ImagesAndTags.js';
 import { SchedulerPostsAndAccounts1795983505487 } from './1795983505487-SchedulerPostsAndAccounts.js';
 import { CountersSurviveCascadeAndSweepIndex1795986000000 } from './1795986000000-CountersSurviveCascadeAndSweepIndex.js';
 import { SchedulesAndRuns1795989000000 } from './1795989000000-SchedulesAndRuns.js';
+import { AdminSessions1795990000000 } from './1795990000000-AdminSessions.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SchedulerPostsAndAccounts1795983505487,
   CountersSurviveCascadeAndSweepIndex1795986000000,
   SchedulesAndRuns1795989000000,
+  AdminSessions1795990000000,
 ];

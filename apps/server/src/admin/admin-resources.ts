@@ -1,0 +1,313 @@
+import type {
+  Action,
+  ActionRequest,
+  BulkActionResponse,
+  PropertyOptions,
+  RecordActionResponse,
+  ResourceOptions,
+  ResourceWithOptions,
+} from 'adminjs';
+import {
+  ACCOUNT_STATUSES,
+  ENTITIES,
+  GeneratedImage,
+  HISTORY_ACTIONS,
+  IMAGE_QUALITIES,
+  IMAGE_STATUSES,
+  IMAGE_STYLES,
+  ImageGenerationHistory,
+  ImageTag,
+  POST_ERROR_CODES,
+  POST_STATUSES,
+  PostAnalytics,
+  PostingSchedule,
+  Profile,
+  RefreshToken,
+  RUN_OUTCOMES,
+  SCHEDULE_FREQUENCIES,
+  ScheduledPost,
+  ScheduleRun,
+  SOCIAL_PLATFORMS,
+  SocialAccount,
+  TokenFamily,
+  User,
+  UserImageStats,
+} from '@app/database';
+import type { ImagesService } from '../images/images.service.js';
+import type { PostsService } from '../scheduler/posts.service.js';
+import { imageActions, postActions } from './admin-actions.js';
+
+type Entity = (typeof ENTITIES)[number];
+
+export const ADMIN_GROUPS = {
+  Users: { name: 'Users', icon: 'Users' },
+  Images: { name: 'Images', icon: 'Image' },
+  Scheduler: { name: 'Scheduler', icon: 'Calendar' },
+} as const;
+type Group = (typeof ADMIN_GROUPS)[keyof typeof ADMIN_GROUPS];
+
+/**
+ * One entity in the panel. Everything is read-only unless `editable` names the fields a staff
+ * member may change (the edit form shows those, and a submitted form keeps only those: a crafted
+ * request cannot write anything else). Creating and deleting go through actions, never through
+ * AdminJS's generic ones, so the services' rules hold.
+ */
+export interface AdminResource {
+  entity: Entity;
+  group: Group;
+  list: string[];
+  filter?: string[];
+  title?: string;
+  sort?: { sortBy: string; direction: 'asc' | 'desc' };
+  /** Never shown, never written: secrets, and internals with no meaning to a person. */
+  hidden?: string[];
+  editable?: string[];
+  /** Who may edit, when `editable` is set. */
+  editableBy?: 'staff' | 'superuser';
+  properties?: Record<string, PropertyOptions>;
+  actions?: Record<
+    string,
+    Partial<Action<RecordActionResponse>> | Partial<Action<BulkActionResponse>>
+  >;
+}
+
+export interface AdminServices {
+  images: ImagesService;
+  posts: PostsService;
+}
+
+const choices = (values: readonly string[]) =>
+  values.map((value) => ({ value, label: value.replaceAll('_', ' ') }));
+const newestFirst = { sortBy: 'id', direction: 'desc' } as const;
+
+/**
+ * The panel's resources, one entry per entity. A new entity is one entry here; an entity
+ * without one still appears, read-only, at the top level (see adminResources()).
+ */
+export function resourceSpecs({ images, posts }: AdminServices): AdminResource[] {
+  return [
+    {
+      entity: User,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'username', 'email', 'isStaff', 'isSuperuser', 'isActive', 'dateJoined'],
+      filter: ['username', 'email', 'isStaff', 'isSuperuser', 'isActive', 'dateJoined'],
+      title: 'username',
+      sort: newestFirst,
+      hidden: ['password'],
+      // Usernames, emails and passwords stay with their owner (the API applies their rules).
+      editable: ['firstName', 'lastName', 'isActive', 'isStaff', 'isSuperuser'],
+      editableBy: 'superuser',
+    },
+    {
+      entity: Profile,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'userId', 'defaultImageStyle', 'autoValidateImages', 'timezone', 'updatedAt'],
+      filter: ['userId', 'defaultImageStyle', 'autoValidateImages', 'timezone'],
+      sort: newestFirst,
+      hidden: ['avatar'],
+      editable: ['bio', 'defaultImageStyle', 'autoValidateImages'],
+      properties: {
+        defaultImageStyle: { availableValues: choices(IMAGE_STYLES) },
+        bio: { type: 'textarea' },
+      },
+    },
+    {
+      entity: TokenFamily,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'userId', 'createdAt', 'expiresAt', 'revokedAt', 'revokedReason'],
+      filter: ['userId', 'revokedReason', 'createdAt', 'expiresAt'],
+      sort: { sortBy: 'createdAt', direction: 'desc' },
+    },
+    {
+      entity: RefreshToken,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'familyId', 'userId', 'createdAt', 'expiresAt', 'usedAt'],
+      filter: ['userId', 'familyId', 'createdAt'],
+      sort: { sortBy: 'createdAt', direction: 'desc' },
+    },
+    {
+      entity: GeneratedImage,
+      group: ADMIN_GROUPS.Images,
+      list: ['id', 'userId', 'prompt', 'status', 'style', 'provider', 'createdAt'],
+      filter: ['userId', 'status', 'style', 'provider', 'prompt', 'createdAt'],
+      title: 'prompt',
+      sort: newestFirst,
+      properties: {
+        status: { availableValues: choices(IMAGE_STATUSES) },
+        style: { availableValues: choices(IMAGE_STYLES) },
+        quality: { availableValues: choices(IMAGE_QUALITIES) },
+        prompt: { type: 'textarea' },
+        negativePrompt: { type: 'textarea' },
+        errorMessage: { type: 'textarea' },
+        metadata: { type: 'key-value' },
+      },
+      actions: imageActions(images),
+    },
+    {
+      entity: ImageTag,
+      group: ADMIN_GROUPS.Images,
+      list: ['id', 'userId', 'name', 'description', 'createdAt'],
+      filter: ['userId', 'name'],
+      title: 'name',
+      sort: newestFirst,
+    },
+    {
+      entity: ImageGenerationHistory,
+      group: ADMIN_GROUPS.Images,
+      list: ['id', 'userId', 'imageId', 'action', 'createdAt'],
+      filter: ['userId', 'imageId', 'action', 'createdAt'],
+      sort: newestFirst,
+      properties: {
+        action: { availableValues: choices(HISTORY_ACTIONS) },
+        details: { type: 'key-value' },
+      },
+    },
+    {
+      entity: UserImageStats,
+      group: ADMIN_GROUPS.Images,
+      list: ['userId', 'total', 'pending', 'generating', 'generated', 'validated', 'failed'],
+      filter: ['userId'],
+      sort: { sortBy: 'userId', direction: 'desc' },
+    },
+    {
+      entity: SocialAccount,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'userId', 'platform', 'displayName', 'status', 'expiresAt'],
+      filter: ['userId', 'platform', 'status', 'displayName', 'accountId'],
+      // The platform's id of the account: always set, unlike the display name.
+      title: 'accountId',
+      sort: newestFirst,
+      hidden: ['accessTokenEncrypted', 'refreshTokenEncrypted'],
+      properties: {
+        platform: { availableValues: choices(SOCIAL_PLATFORMS) },
+        status: { availableValues: choices(ACCOUNT_STATUSES) },
+        // Computed in the query: shown, not filterable.
+        hasRefreshToken: { isVisible: { list: false, filter: false, show: true, edit: false } },
+      },
+    },
+    {
+      entity: ScheduledPost,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'userId', 'platform', 'status', 'scheduledTime', 'postedAt', 'errorCode'],
+      filter: ['userId', 'platform', 'status', 'errorCode', 'scheduledTime', 'accountId'],
+      title: 'caption',
+      sort: newestFirst,
+      properties: {
+        platform: { availableValues: choices(SOCIAL_PLATFORMS) },
+        status: { availableValues: choices(POST_STATUSES) },
+        errorCode: { availableValues: choices(POST_ERROR_CODES) },
+        caption: { type: 'textarea' },
+        errorMessage: { type: 'textarea' },
+        metadata: { type: 'key-value' },
+        checkpoint: { type: 'key-value' },
+      },
+      actions: postActions(posts),
+    },
+    {
+      entity: PostAnalytics,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'scheduledPostId', 'platform', 'likes', 'comments', 'shares', 'views'],
+      filter: ['scheduledPostId', 'platform', 'lastSyncedAt'],
+      sort: newestFirst,
+      properties: { platform: { availableValues: choices(SOCIAL_PLATFORMS) } },
+    },
+    {
+      entity: PostingSchedule,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'userId', 'name', 'frequency', 'timeOfDay', 'isActive', 'nextRunAt'],
+      filter: ['userId', 'name', 'frequency', 'isActive', 'nextRunAt'],
+      title: 'name',
+      sort: newestFirst,
+      properties: {
+        frequency: { availableValues: choices(SCHEDULE_FREQUENCIES) },
+        // A wall-clock time (HH:MM:SS), not an instant.
+        timeOfDay: { type: 'string' },
+      },
+    },
+    {
+      entity: ScheduleRun,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'scheduleId', 'occurrenceAt', 'outcome', 'imageId', 'ranAt'],
+      filter: ['scheduleId', 'outcome', 'occurrenceAt'],
+      sort: newestFirst,
+      properties: { outcome: { availableValues: choices(RUN_OUTCOMES) } },
+    },
+  ];
+}
+
+/** Every entity of the database as an AdminJS resource (`ENTITIES` is the list of record). */
+export function adminResources(services: AdminServices): ResourceWithOptions[] {
+  const specs = new Map(resourceSpecs(services).map((spec) => [spec.entity, spec]));
+  return ENTITIES.map((entity) => {
+    const spec = specs.get(entity);
+    return spec
+      ? { resource: entity, options: resourceOptions(spec) }
+      : { resource: entity, options: { actions: READ_ONLY } };
+  });
+}
+
+const READ_ONLY = {
+  new: { isAccessible: false },
+  edit: { isAccessible: false },
+  delete: { isAccessible: false },
+  bulkDelete: { isAccessible: false },
+};
+
+function resourceOptions(spec: AdminResource): ResourceOptions {
+  const hidden = Object.fromEntries(
+    (spec.hidden ?? []).map((field) => [field, { isVisible: false }]),
+  );
+  const editable = spec.editable ?? [];
+  const edit: Partial<Action<RecordActionResponse>> =
+    editable.length === 0
+      ? { isAccessible: false }
+      : {
+          isAccessible:
+            spec.editableBy === 'superuser'
+              ? ({ currentAdmin }) => currentAdmin?.isSuperuser === true
+              : true,
+          before: editedFields(editable, spec.properties ?? {}),
+        };
+  const options: ResourceOptions = {
+    navigation: spec.group,
+    listProperties: spec.list,
+    filterProperties: spec.filter,
+    editProperties: editable.length > 0 ? editable : undefined,
+    titleProperty: spec.title,
+    sort: spec.sort,
+    properties: { ...spec.properties, ...hidden },
+    actions: { ...READ_ONLY, edit, ...spec.actions },
+  };
+  // AdminJS merges option lists with a spread when the key is present, even if undefined.
+  return Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value !== undefined),
+  ) as ResourceOptions;
+}
+
+/**
+ * A submitted edit keeps only the editable fields (and their nested keys); the rest is dropped.
+ * A field with a list of choices must hold one of them (AdminJS only offers them in its form).
+ */
+function editedFields(fields: string[], properties: Record<string, PropertyOptions>) {
+  return async (request: ActionRequest): Promise<ActionRequest> => {
+    if (request.method !== 'post' || !request.payload) return request;
+    const payload = Object.fromEntries(
+      Object.entries(request.payload).filter(([key]) =>
+        fields.some((field) => key === field || key.startsWith(`${field}.`)),
+      ),
+    );
+    const wrong = Object.keys(payload).filter((field) => {
+      const choices = properties[field]?.availableValues;
+      return choices !== undefined && !choices.some((choice) => choice.value === payload[field]);
+    });
+    if (wrong.length > 0) {
+      const { ValidationError } = await import('adminjs');
+      throw new ValidationError(
+        Object.fromEntries(
+          wrong.map((field) => [field, { message: 'Not one of the choices.', type: 'choices' }]),
+        ),
+      );
+    }
+    return { ...request, payload };
+  };
+}

@@ -1,0 +1,214 @@
+import path from 'node:path';
+import { AbstractLoader } from '@adminjs/nestjs';
+import { getQueueToken } from '@nestjs/bull';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type AbstractHttpAdapter, ModuleRef } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type AdminJS from 'adminjs';
+import type { Queue } from 'bull';
+import {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type RequestHandler,
+  type Response,
+  Router,
+} from 'express';
+import formidable from 'express-formidable';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig, TooManyRequestsError } from '@app/common';
+import { QueueName } from '../jobs/job.types.js';
+import {
+  ADMIN_SESSION_COOKIE,
+  adminCookieOptions,
+  adminSession,
+  type AdminSessionStore,
+} from './admin-session.js';
+import { AdminSignIn, StaffSignInRefused } from './admin-sign-in.service.js';
+import { COMPONENTS_BUNDLE } from './frontend/admin-components.js';
+import { queueBoardRouter } from './queue-board.js';
+
+const COMPONENTS_BUNDLE_PATH = '/frontend/assets/components.bundle.js';
+
+/** Bodies the panel accepts: form fields only (no uploads), small. */
+const FORM_LIMITS = { maxFieldsSize: 1024 * 1024, maxFileSize: 1024 * 1024, maxFields: 200 };
+
+/**
+ * Mounts AdminJS at its root path (given to @adminjs/nestjs as `customLoader`). The router is ours
+ * rather than @adminjs/express's buildAuthenticatedRouter so that:
+ * - sign-in is the staff check with the API's Redis throttle (429 + Retry-After), and a new
+ *   session id is issued at sign-in (no fixation);
+ * - every request re-reads the staff member (demotion or deactivation takes effect at once);
+ * - the queue board sits behind the same session;
+ * - components.bundle.js is our prebuilt script, never AdminJS's rollup bundler;
+ * - the router is appended like any middleware: no reordering of the app's body parsers (a body
+ *   express.json already read is handed over as the form fields).
+ */
+@Injectable()
+export class AdminRouterLoader extends AbstractLoader implements OnApplicationShutdown {
+  private readonly logger = new Logger('Admin');
+  private store?: AdminSessionStore;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly signIn: AdminSignIn,
+    private readonly moduleRef: ModuleRef,
+  ) {
+    super();
+  }
+
+  async register(admin: AdminJS, httpAdapter: AbstractHttpAdapter): Promise<void> {
+    const app = httpAdapter.getInstance<Express>();
+    app.use(admin.options.rootPath, await this.buildRouter(admin));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store?.close();
+  }
+
+  private async buildRouter(admin: AdminJS): Promise<Router> {
+    const { Router: AdminRoutes } = await import('adminjs');
+    const { buildRoutes } = await import('@adminjs/express');
+    const { rootPath, loginPath, logoutPath } = admin.options;
+    const router = Router();
+
+    // Public: the login page needs the front end. No session is read for these.
+    router.get(COMPONENTS_BUNDLE_PATH, (_request, response) => {
+      response.type('text/javascript').send(COMPONENTS_BUNDLE);
+    });
+    for (const asset of AdminRoutes.assets) {
+      if (asset.path === COMPONENTS_BUNDLE_PATH) continue;
+      const file = path.resolve(asset.src);
+      router.get(asset.path, (_request, response, next) => {
+        // The file is AdminJS's own, under node_modules, whatever folders lead to it.
+        response.sendFile(file, { dotfiles: 'allow' }, (error) => error && next(error));
+      });
+    }
+
+    const { store, middleware } = adminSession(this.config, this.dataSource, rootPath);
+    this.store = store;
+    router.use(middleware);
+
+    const relative = (full: string) => full.slice(rootPath.length) || '/';
+    const loginPage = (errorMessage: string | null) =>
+      admin.renderLogin({ action: loginPath, errorMessage });
+
+    router.get(relative(loginPath), async (request, response) => {
+      if (request.session.adminUser) return response.redirect(rootPath);
+      response.send(await loginPage(null));
+    });
+    router.post(relative(loginPath), formFields(), async (request, response, next) => {
+      const fields = (request as Request & { fields?: Record<string, unknown> }).fields ?? {};
+      try {
+        const member = await this.signIn.signIn(
+          String(fields.email ?? ''),
+          String(fields.password ?? ''),
+          request.ip ?? '',
+        );
+        // A fresh session id for the signed-in session: one planted before sign-in is useless.
+        request.session.regenerate((regenerateError) => {
+          if (regenerateError) return next(regenerateError);
+          request.session.adminUser = member;
+          request.session.save((saveError) =>
+            saveError ? next(saveError) : response.redirect(302, rootPath),
+          );
+        });
+      } catch (error) {
+        if (error instanceof TooManyRequestsError) {
+          response
+            .status(429)
+            .set(error.headers)
+            .send(await loginPage(error.message));
+        } else if (error instanceof StaffSignInRefused) {
+          response.status(401).send(await loginPage('invalidCredentials'));
+        } else {
+          next(error);
+        }
+      }
+    });
+    router.get(relative(logoutPath), (request, response, next) => {
+      request.session.destroy((error) => {
+        if (error) return next(error);
+        const { httpOnly, sameSite, path: cookiePath } = adminCookieOptions(this.config, rootPath);
+        response.clearCookie(ADMIN_SESSION_COOKIE, {
+          httpOnly,
+          sameSite,
+          path: cookiePath,
+          secure: this.config.env === 'production',
+        });
+        response.redirect(loginPath);
+      });
+    });
+
+    // Everything below is for signed-in staff only.
+    router.use(this.staffOnly(loginPath));
+    router.use('/queues', await queueBoardRouter(this.queues(), `${rootPath}/queues`));
+    router.use(formFields());
+    buildRoutes({ admin, routes: AdminRoutes.routes, router });
+    router.use(this.errors());
+    return router;
+  }
+
+  private staffOnly(loginPath: string): RequestHandler {
+    return (request, response, next) => {
+      const member = request.session.adminUser;
+      if (!member) return response.redirect(loginPath);
+      this.signIn.current(member.id).then((current) => {
+        if (current) {
+          // Flags may have changed since sign-in (a superuser demoted to staff).
+          if (JSON.stringify(current) !== JSON.stringify(member)) {
+            request.session.adminUser = current;
+          }
+          return next();
+        }
+        request.session.destroy(() => response.redirect(loginPath));
+      }, next);
+    };
+  }
+
+  private queues(): Queue[] {
+    return Object.values(QueueName).map((name) =>
+      this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }),
+    );
+  }
+
+  /** AdminJS's errors carry a statusCode (403 forbidden action, 404 missing record). */
+  private errors(): ErrorRequestHandler {
+    return (error: Error & { statusCode?: number }, request, response: Response, next) => {
+      if (response.headersSent) return next(error);
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) this.logger.error(error, `${request.method} ${request.originalUrl}`);
+      response
+        .status(status)
+        .json({ message: status === 500 ? 'Internal server error.' : error.message });
+    };
+  }
+}
+
+/**
+ * The form fields of a request, in `request.fields` as AdminJS reads them: multipart and
+ * urlencoded bodies through express-formidable; a JSON body was already read by the app's
+ * express.json (AdminJS's client posts some actions as JSON).
+ */
+function formFields(): RequestHandler {
+  const parse = formidable(FORM_LIMITS);
+  return (request, response, next) => {
+    const parsed = request as Request & {
+      fields?: unknown;
+      files?: unknown;
+      express_formidable?: { parsed: boolean };
+    };
+    if (parsed.express_formidable?.parsed) return next();
+    // Read already (express.json): formidable would wait forever for the stream's end.
+    if (request.readableEnded || request.body !== undefined) {
+      Object.assign(parsed, {
+        fields: request.body ?? {},
+        files: {},
+        express_formidable: { parsed: true },
+      });
+      return next();
+    }
+    parse(request, response, next);
+  };
+}

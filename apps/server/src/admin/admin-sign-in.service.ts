@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { User } from '@app/database';
+import { LoginThrottle } from '../auth/login-throttle.service.js';
+import { verifyAgainstNothing, verifyPassword } from '../auth/password-hasher.js';
+
+/** What the admin session holds about the signed-in staff member (AdminJS's CurrentAdmin). */
+export interface StaffMember {
+  id: number;
+  /** AdminJS shows `email` as the name in its top bar: ours is the username. */
+  email: string;
+  /** Shown under the name: Superuser or Staff. */
+  title: string;
+  isSuperuser: boolean;
+}
+
+/** Wrong credentials, an inactive account or one without `is_staff`: one answer for all three. */
+export class StaffSignInRefused extends Error {
+  constructor() {
+    super('invalidCredentials');
+  }
+}
+
+/**
+ * Staff sign-in for /admin: the API's rules (username or email, argon2 check, timing-safe miss)
+ * and the API's Redis throttle, with the same counters, so failures here and at
+ * POST /api/auth/login/ add up per account and per address.
+ */
+@Injectable()
+export class AdminSignIn {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly throttle: LoginThrottle,
+  ) {}
+
+  /** Throws TooManyRequestsError when throttled, StaffSignInRefused when refused. */
+  async signIn(login: string, password: string, ip: string): Promise<StaffMember> {
+    const user = await this.dataSource
+      .getRepository(User)
+      .createQueryBuilder('user')
+      .addSelect('user.password')
+      .where('lower(user.username) = lower(:login) OR lower(user.email) = lower(:login)', { login })
+      .orderBy('CASE WHEN lower(user.username) = lower(:login) THEN 0 ELSE 1 END')
+      .getOne();
+    const account = user ? `user:${user.id}` : login;
+    await this.throttle.assertAllowed(account, ip);
+    const valid = user
+      ? await verifyPassword(user.password, password)
+      : (await verifyAgainstNothing(password), false);
+    if (!user || !valid) {
+      await this.throttle.recordFailure(account, ip);
+      throw new StaffSignInRefused();
+    }
+    // The password was right: not a guess, so not counted; but no panel for non-staff.
+    if (!user.isActive || !user.isStaff) throw new StaffSignInRefused();
+    await this.throttle.recordSuccess(account);
+    await this.dataSource.getRepository(User).update({ id: user.id }, { lastLogin: new Date() });
+    return staffMember(user);
+  }
+
+  /**
+   * Re-read on every admin request: a staff member who is demoted or deactivated loses the panel
+   * at their next click, not when their cookie expires. Null when they no longer qualify.
+   */
+  async current(userId: number): Promise<StaffMember | null> {
+    const user = await this.dataSource.getRepository(User).findOneBy({ id: userId });
+    return user?.isActive && user.isStaff ? staffMember(user) : null;
+  }
+}
+
+function staffMember(user: User): StaffMember {
+  return {
+    id: user.id,
+    email: user.username,
+    title: user.isSuperuser ? 'Superuser' : 'Staff',
+    isSuperuser: user.isSuperuser,
+  };
+}
