@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Queue } from 'bull';
 import { ENTITIES } from '@app/database';
 import { insertImages } from './factories/image.factory.js';
-import { registerUser, type RegisteredUser } from './factories/user.factory.js';
+import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
 import {
   adminAgent,
   type AdminAgent,
@@ -579,6 +579,62 @@ describe('administration: record actions go through the services', () => {
     const queue = app.app.get<Queue>(getQueueToken('posts'), { strict: false });
     const job = await queue.getJob(`publish-post:${postId}:3`);
     expect(job?.data).toEqual({ postId, version: 3 });
+  });
+
+  it('pauses, resumes and deletes a schedule as its owner would, and the API shows the same', async () => {
+    const owner = await registerUser(app);
+    const created = await app
+      .http()
+      .post('/api/scheduler/schedules/')
+      .set(bearer(owner.access))
+      .send({
+        name: 'Administered',
+        frequency: 'daily',
+        time_of_day: '08:30',
+        timezone: 'Europe/Paris',
+        platforms: ['twitter'],
+        tags: ['admin'],
+        caption: 'From a schedule',
+      })
+      .expect(201);
+    const id = created.body.id as number;
+    const viaApi = async () =>
+      (await app.http().get(`/api/scheduler/schedules/${id}/`).set(bearer(owner.access))).body as {
+        is_active?: boolean;
+        next_run_at?: string | null;
+        status?: number;
+      };
+    const act = (action: string) =>
+      staff
+        .post(`/admin/api/resources/PostingSchedule/records/${id}/${action}`)
+        .send({})
+        .expect(200);
+
+    // A GET only shows the confirmation: nothing changes.
+    await staff.get(`/admin/api/resources/PostingSchedule/records/${id}/pauseSchedule`).expect(200);
+    expect(await viaApi()).toMatchObject({
+      is_active: true,
+      next_run_at: created.body.next_run_at,
+    });
+    expect((await act('pauseSchedule')).body.notice).toEqual({
+      message: `Schedule ${id} paused.`,
+      type: 'success',
+    });
+    expect(await viaApi()).toMatchObject({ is_active: false, next_run_at: null });
+    const resumed = await act('resumeSchedule');
+    expect(await viaApi()).toMatchObject({
+      is_active: true,
+      next_run_at: created.body.next_run_at,
+    });
+    expect(resumed.body.notice.message).toBe(
+      `Schedule ${id} resumed: next run ${created.body.next_run_at}.`,
+    );
+    const shown = await staff.get(`/admin/api/resources/PostingSchedule/records/${id}/show`);
+    expect(shown.body.record.params).toMatchObject({ isActive: true, name: 'Administered' });
+
+    const deleted = await act('delete');
+    expect(deleted.body.redirectUrl).toBe('/admin/resources/PostingSchedule');
+    expect((await viaApi()).status).toBe(404);
   });
 });
 

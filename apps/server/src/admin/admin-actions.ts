@@ -10,6 +10,7 @@ import type {
 import { AppError } from '@app/common';
 import type { ImagesService } from '../images/images.service.js';
 import type { PostsService } from '../scheduler/posts.service.js';
+import type { SchedulesService } from '../scheduler/schedules.service.js';
 import { ADMIN_COMPONENTS } from './frontend/admin-components.js';
 
 /** validation_notes' limit in the API (api.md). */
@@ -88,6 +89,44 @@ export function postActions(posts: PostsService) {
         const { taskId } = await posts.publishNow(ownerOf(record), idOf(record));
         return `Post ${idOf(record)} queued for publishing now (job ${taskId}).`;
       },
+    }),
+  };
+}
+
+/** Pause, resume and delete a recurring schedule as its owner would through the API. */
+export function scheduleActions(schedules: SchedulesService) {
+  // The owner's time zone only matters for a new schedule; these act on existing ones.
+  const owner = (record: BaseRecord) => ({ id: ownerOf(record), profile: { timezone: 'UTC' } });
+  const setActive = (isActive: boolean) =>
+    recordAction({
+      icon: isActive ? 'Play' : 'Pause',
+      label: isActive ? 'Resume' : 'Pause',
+      isVisible: ({ record }) => isOneOf(record, 'isActive', [String(!isActive)]),
+      run: async (record) => {
+        const { schedule } = await schedules.update(
+          owner(record),
+          idOf(record),
+          { is_active: isActive },
+          false,
+        );
+        return isActive
+          ? `Schedule ${schedule.id} resumed: next run ${schedule.nextRunAt?.toISOString()}.`
+          : `Schedule ${schedule.id} paused.`;
+      },
+    });
+  return {
+    pauseSchedule: setActive(false),
+    resumeSchedule: setActive(true),
+    // Through the service: its runs go with it, its posts stay.
+    delete: recordAction({
+      icon: 'Trash2',
+      label: 'Delete',
+      variant: 'danger',
+      run: async (record) => {
+        await schedules.delete(ownerOf(record), idOf(record));
+        return `Schedule ${idOf(record)} deleted; the posts it made are kept.`;
+      },
+      redirectToList: true,
     }),
   };
 }

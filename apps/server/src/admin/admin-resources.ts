@@ -35,7 +35,8 @@ import {
 } from '@app/database';
 import type { ImagesService } from '../images/images.service.js';
 import type { PostsService } from '../scheduler/posts.service.js';
-import { imageActions, postActions } from './admin-actions.js';
+import type { SchedulesService } from '../scheduler/schedules.service.js';
+import { imageActions, postActions, scheduleActions } from './admin-actions.js';
 
 type Entity = (typeof ENTITIES)[number];
 
@@ -74,6 +75,7 @@ export interface AdminResource {
 export interface AdminServices {
   images: ImagesService;
   posts: PostsService;
+  schedules: SchedulesService;
 }
 
 const choices = (values: readonly string[]) =>
@@ -84,7 +86,7 @@ const newestFirst = { sortBy: 'id', direction: 'desc' } as const;
  * The panel's resources, one entry per entity. A new entity is one entry here; an entity
  * without one still appears, read-only, at the top level (see adminResources()).
  */
-export function resourceSpecs({ images, posts }: AdminServices): AdminResource[] {
+export function resourceSpecs({ images, posts, schedules }: AdminServices): AdminResource[] {
   return [
     {
       entity: User,
@@ -223,6 +225,7 @@ export function resourceSpecs({ images, posts }: AdminServices): AdminResource[]
         // A wall-clock time (HH:MM:SS), not an instant.
         timeOfDay: { type: 'string' },
       },
+      actions: scheduleActions(schedules),
     },
     {
       entity: ScheduleRun,

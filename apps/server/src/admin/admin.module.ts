@@ -5,6 +5,7 @@ import { LoginThrottle } from '../auth/login-throttle.service.js';
 import { ImagesModule } from '../images/images.module.js';
 import { ImagesService } from '../images/images.service.js';
 import { PostsService } from '../scheduler/posts.service.js';
+import { SchedulesService } from '../scheduler/schedules.service.js';
 import { SchedulerModule } from '../scheduler/scheduler.module.js';
 import { AdminDashboard } from './admin-dashboard.service.js';
 import { adminJsOptions } from './admin-options.js';
@@ -33,7 +34,7 @@ export class AdminPanelModule {
       imports: [
         AdminModule.createAdminAsync({
           imports: [AdminSupportModule],
-          inject: [ImagesService, PostsService, AdminDashboard],
+          inject: [ImagesService, PostsService, SchedulesService, AdminDashboard],
           useFactory: adminModuleOptions,
           // Ours also in tests: without it @adminjs/nestjs picks its no-op loader whenever the
           // HTTP adapter does not exist yet when providers are built (Test.createTestingModule).
@@ -53,6 +54,7 @@ let adapterRegistered = false;
 async function adminModuleOptions(
   images: ImagesService,
   posts: PostsService,
+  schedules: SchedulesService,
   dashboard: AdminDashboard,
 ): Promise<AdminModuleOptions> {
   // One after the other: jest's ESM loader fails on two concurrent imports sharing modules.
@@ -66,5 +68,5 @@ async function adminModuleOptions(
   // bundles custom components into .adminjs/ and keeps the process (and jest) alive. Our
   // components are prebuilt (frontend/admin-components.ts): there is nothing to watch.
   AdminJS.prototype.watch = () => Promise.resolve(undefined);
-  return { adminJsOptions: adminJsOptions({ images, posts, dashboard }) };
+  return { adminJsOptions: adminJsOptions({ images, posts, schedules, dashboard }) };
 }
