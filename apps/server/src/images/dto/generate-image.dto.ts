@@ -1,16 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  Matches,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsIn, IsInt, Matches, IsString, Max, MaxLength, Min } from 'class-validator';
 import {
   IMAGE_QUALITIES,
   IMAGE_STYLES,
@@ -18,6 +7,7 @@ import {
   type ImageStyle,
 } from '@app/database';
 import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
+import { IsTagNames } from './tag-names.js';
 
 export class GenerateImageDto {
   @ApiProperty({ maxLength: 2000, example: 'A lighthouse on a cliff at dawn' })
@@ -67,10 +57,6 @@ export class GenerateImageDto {
     description: 'Tag names (≤50 each), lower-cased.',
   })
   @OptionalNotNull()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @IsNotEmpty({ each: true })
-  @MaxLength(50, { each: true })
+  @IsTagNames()
   tags?: string[];
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { OptionalNotNull } from '../../http/transforms.js';
-import { ArrayMaxSize, IsArray, IsNotEmpty, Matches, IsString, MaxLength } from 'class-validator';
+import { Matches, IsString, MaxLength } from 'class-validator';
+import { IsTagNames } from './tag-names.js';
 
 /** PUT: the create rules apply (prompt required). */
 export class PutImageDto {
@@ -24,11 +25,7 @@ export class PutImageDto {
 
   @ApiPropertyOptional({ type: [String], description: 'Replaces the image’s tags.' })
   @OptionalNotNull()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @IsNotEmpty({ each: true })
-  @MaxLength(50, { each: true })
+  @IsTagNames()
   tags?: string[];
 }
 

@@ -8,7 +8,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsNotEmpty,
   IsOptional,
   IsString,
   Matches,
@@ -27,6 +26,7 @@ import {
 } from '@app/database';
 import { OptionalNotNull, ToBoolean, ToInteger } from '../../http/transforms.js';
 import { ToHashtagString } from './post.dto.js';
+import { IsTagNames } from '../../images/dto/tag-names.js';
 
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
@@ -143,11 +143,7 @@ export class CreateScheduleDto {
   })
   @OptionalNotNull()
   @ToTagNames()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @IsNotEmpty({ each: true })
-  @MaxLength(50, { each: true })
+  @IsTagNames()
   tags?: string[];
 
   @ApiProperty({ maxLength: 2200, example: 'Good morning' })
