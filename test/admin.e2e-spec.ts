@@ -145,7 +145,7 @@ describe('administration: sign-in and access', () => {
     expect(board.headers['content-type']).toMatch(/^text\/html/);
     const { body } = await agent.get('/admin/queues/api/queues').expect(200);
     const names = (body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['images', 'maintenance', 'posts']);
+    expect(names).toEqual(['analytics', 'images', 'maintenance', 'posts']);
   });
 
   it('ends the session on sign-out', async () => {
@@ -171,6 +171,25 @@ describe('administration: sign-in and access', () => {
       deactivated.id,
     ]);
     await other.get('/admin').expect(302).expect('Location', '/admin/login');
+  });
+
+  it('ends the admin sessions of a staff member whose password changed, at the next request', async () => {
+    const staff = await staffUser(app);
+    const agent = await signedInAgent(app, staff);
+    await agent.get('/admin').expect(200);
+    const newPassword = 'Amber-Harbour-Lantern-58';
+    await app
+      .http()
+      .post('/api/auth/change-password/')
+      .set(bearer(staff.access))
+      .send({ old_password: staff.password, new_password: newPassword, new_password2: newPassword })
+      .expect(200);
+    await agent.get('/admin').expect(302).expect('Location', '/admin/login');
+    expect((await sessionRows(app)).filter((row) => row.user_id === staff.id)).toHaveLength(0);
+    // A sign-in with the new password holds.
+    const again = await signedInAgent(app, { ...staff, password: newPassword });
+    await again.get('/admin').expect(200);
+    await again.get('/admin').expect(200);
   });
 
   it('throttles sign-in on the API’s counters: 429 and Retry-After, even with the right password', async () => {
@@ -298,6 +317,79 @@ describe('administration: resources', () => {
     expect(fields('SocialAccount')).toContain('platform');
     expect(fields('SocialAccount')).not.toContain('accessTokenEncrypted');
     expect(fields('SocialAccount')).not.toContain('refreshTokenEncrypted');
+  });
+
+  it('filters and sorts only by the offered fields: a hidden hash or token is no oracle', async () => {
+    const owner = await registerUser(app);
+    const accountId = await connectAccount(app, owner);
+    const [{ password: hash }] = await app.dataSource.query(
+      'SELECT password FROM users WHERE id = $1',
+      [owner.id],
+    );
+    const [{ access_token_encrypted: token }] = await app.dataSource.query(
+      'SELECT access_token_encrypted FROM social_accounts WHERE id = $1',
+      [accountId],
+    );
+    const ids = (body: { records: { id: number | string }[] }) =>
+      body.records.map((record) => Number(record.id));
+    const list = (resource: string, query: Record<string, string>) =>
+      staff.get(`/admin/api/resources/${resource}/actions/list`).query(query).expect(200);
+
+    // An offered filter filters.
+    const byName = { 'filters.username': owner.username };
+    expect(ids((await list('User', byName)).body)).toEqual([owner.id]);
+    const other = await list('User', { 'filters.username': `${owner.username}-nobody` });
+    expect(other.body.meta.total).toBe(0);
+
+    // A filter on the hash is ignored, matching or not (were it applied, the second would find none).
+    for (const guess of [hash.slice(0, 20), `${hash.slice(0, 20)}#`, 'not-a-hash']) {
+      const filtered = await list('User', { ...byName, 'filters.password': guess });
+      expect(ids(filtered.body)).toEqual([owner.id]);
+      expect(filtered.text).not.toContain('$argon2');
+      const nested = await list('User', { ...byName, 'filters[password]': guess });
+      expect(ids(nested.body)).toEqual([owner.id]);
+    }
+    for (const guess of [token.slice(0, 12), `${token.slice(0, 12)}#`]) {
+      for (const field of ['accessTokenEncrypted', 'refreshTokenEncrypted']) {
+        const filtered = await list('SocialAccount', {
+          'filters.userId': String(owner.id),
+          [`filters.${field}`]: guess,
+        });
+        expect(ids(filtered.body)).toEqual([accountId]);
+      }
+    }
+
+    // A sort by the hash, or an unknown direction, is the default sort; an unknown filter, none.
+    const sorted = await list('User', { ...byName, sortBy: 'password', direction: 'sideways' });
+    expect(sorted.body.meta).toMatchObject({ sortBy: 'id', direction: 'desc' });
+    expect(ids(sorted.body)).toEqual([owner.id]);
+    const bySecret = await list('SocialAccount', { sortBy: 'accessTokenEncrypted' });
+    expect(bySecret.body.meta.sortBy).toBe('id');
+    expect(ids((await list('User', { ...byName, 'filters.nope': '1' })).body)).toEqual([owner.id]);
+    // A listed column still sorts.
+    const byUsername = await list('User', { sortBy: 'username', direction: 'asc' });
+    expect(byUsername.body.meta).toMatchObject({ sortBy: 'username', direction: 'asc' });
+
+    // Search: the same rules, and it looks in the title or an offered filter only.
+    const search = (resource: string, text: string, query: Record<string, string>) =>
+      staff
+        .get(`/admin/api/resources/${resource}/actions/search/${encodeURIComponent(text)}`)
+        .query(query)
+        .expect(200);
+    const byHash = await search('User', hash.slice(0, 20), { searchProperty: 'password' });
+    expect(byHash.body.records).toEqual([]);
+    const byFilter = await search('User', owner.username, {
+      'filters.password': 'not-a-hash',
+      sortBy: 'password',
+    });
+    expect(ids(byFilter.body)).toEqual([owner.id]);
+    const byEmail = await search('User', owner.email, { searchProperty: 'email' });
+    expect(ids(byEmail.body)).toEqual([owner.id]);
+    const byToken = await search('SocialAccount', token.slice(0, 12), {
+      searchProperty: 'accessTokenEncrypted',
+    });
+    expect(byToken.body.records).toEqual([]);
+    await search('User', 'x', { searchProperty: 'nope', 'filters.nope': '1' });
   });
 
   it('keeps token and history records read-only, and creates or deletes nothing generically', async () => {
@@ -707,7 +799,12 @@ describe('administration: dashboard', () => {
       await count(`SELECT count(*)::int AS n FROM scheduled_posts WHERE platform = 'linkedin'`),
     );
     expect(body.users.total_users).toBe(await count('SELECT count(*)::int AS n FROM users'));
-    expect(Object.keys(body.queues).sort()).toEqual(['images', 'maintenance', 'posts']);
+    expect(Object.keys(body.queues).sort()).toEqual([
+      'analytics',
+      'images',
+      'maintenance',
+      'posts',
+    ]);
     expect(body.queues.posts.delayed).toBeGreaterThanOrEqual(1);
 
     expect(body.latest_failures.posts[0]).toMatchObject({

@@ -1,5 +1,6 @@
 import type {
   Action,
+  ActionContext,
   ActionRequest,
   BulkActionResponse,
   PropertyOptions,
@@ -245,7 +246,7 @@ export function adminResources(services: AdminServices): ResourceWithOptions[] {
     const spec = specs.get(entity);
     return spec
       ? { resource: entity, options: resourceOptions(spec) }
-      : { resource: entity, options: { actions: READ_ONLY } };
+      : { resource: entity, options: { actions: { ...READ_ONLY, ...OFFERED_QUERY } } };
   });
 }
 
@@ -279,13 +280,66 @@ function resourceOptions(spec: AdminResource): ResourceOptions {
     titleProperty: spec.title,
     sort: spec.sort,
     properties: { ...spec.properties, ...hidden },
-    actions: { ...READ_ONLY, edit, ...spec.actions },
+    actions: { ...READ_ONLY, edit, ...spec.actions, ...OFFERED_QUERY },
   };
   // AdminJS merges option lists with a spread when the key is present, even if undefined.
   return Object.fromEntries(
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as ResourceOptions;
 }
+
+/**
+ * List and search take only the filters the panel offers and sort only by a listed column.
+ * AdminJS builds their query from any `filters.<column>` (a text one is LIKE '%value%': an oracle
+ * that reads a hidden hash or token one character at a time), any `sortBy`, and any search
+ * `searchProperty`; an unknown column is a 500. Anything else is dropped: an unknown filter is no
+ * filter, an unknown sort is the default one, an unknown search property is the title.
+ */
+async function offeredQuery(
+  request: ActionRequest,
+  context: ActionContext,
+): Promise<ActionRequest> {
+  if (!request.query) return request;
+  const { flat } = await import('adminjs');
+  const resource = context.resource.decorate();
+  const filterable = new Map(
+    resource
+      .getProperties({ where: 'filter' })
+      .map((property) => [property.propertyPath, property]),
+  );
+  const sortable = new Set(
+    resource
+      .getListProperties()
+      .filter((property) => property.isSortable())
+      .map((property) => property.propertyPath),
+  );
+  const allowedFilter = (path: string) => {
+    const [name, bound, ...rest] = path.split('~~');
+    const type = filterable.get(name)?.type();
+    if (type === undefined || rest.length > 0) return false;
+    // A date is filtered by range (prop~~from, prop~~to) only; anything else by value only.
+    const range = type === 'date' || type === 'datetime';
+    return range ? bound === 'from' || bound === 'to' : bound === undefined;
+  };
+  const query = Object.fromEntries(
+    Object.entries(
+      flat.flatten<Record<string, unknown>, Record<string, unknown>>(request.query),
+    ).filter(([key, value]) => {
+      const [head] = key.split('.', 1);
+      if (head === 'filters') return allowedFilter(key.slice('filters.'.length));
+      if (head === 'sortBy') return key === head && sortable.has(value as string);
+      if (head === 'direction') return key === head && (value === 'asc' || value === 'desc');
+      if (head === 'searchProperty') {
+        const title = resource.titleProperty().propertyPath;
+        return key === head && (filterable.has(value as string) || value === title);
+      }
+      return true;
+    }),
+  );
+  return { ...request, query };
+}
+
+const OFFERED_QUERY = { list: { before: offeredQuery }, search: { before: offeredQuery } };
 
 /**
  * A submitted edit keeps only the editable fields (and their nested keys); the rest is dropped.

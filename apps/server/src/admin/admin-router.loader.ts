@@ -38,7 +38,8 @@ const FORM_LIMITS = { maxFieldsSize: 1024 * 1024, maxFileSize: 1024 * 1024, maxF
  * rather than @adminjs/express's buildAuthenticatedRouter so that:
  * - sign-in is the staff check with the API's Redis throttle (429 + Retry-After), and a new
  *   session id is issued at sign-in (no fixation);
- * - every request re-reads the staff member (demotion or deactivation takes effect at once);
+ * - every request re-reads the staff member (demotion, deactivation or a password change takes
+ *   effect at once);
  * - the queue board sits behind the same session;
  * - components.bundle.js is our prebuilt script, never AdminJS's rollup bundler;
  * - the router is appended like any middleware: no reordering of the app's body parsers (a body
@@ -101,7 +102,7 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
     router.post(relative(loginPath), formFields(), async (request, response, next) => {
       const fields = (request as Request & { fields?: Record<string, unknown> }).fields ?? {};
       try {
-        const member = await this.signIn.signIn(
+        const { member, passwordChangedAt } = await this.signIn.signIn(
           String(fields.email ?? ''),
           String(fields.password ?? ''),
           request.ip ?? '',
@@ -110,6 +111,7 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
         request.session.regenerate((regenerateError) => {
           if (regenerateError) return next(regenerateError);
           request.session.adminUser = member;
+          request.session.adminPasswordChangedAt = passwordChangedAt;
           request.session.save((saveError) =>
             saveError ? next(saveError) : response.redirect(302, rootPath),
           );
@@ -154,7 +156,9 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
     return (request, response, next) => {
       const member = request.session.adminUser;
       if (!member) return response.redirect(loginPath);
-      this.signIn.current(member.id).then((current) => {
+      // An older session, without the moment, holds only while the password never changed.
+      const signedInWith = request.session.adminPasswordChangedAt ?? null;
+      this.signIn.current(member.id, signedInWith).then((current) => {
         if (current) {
           // Flags may have changed since sign-in (a superuser demoted to staff).
           if (JSON.stringify(current) !== JSON.stringify(member)) {

@@ -9,6 +9,8 @@ import type { StaffMember } from './admin-sign-in.service.js';
 declare module 'express-session' {
   interface SessionData {
     adminUser?: StaffMember;
+    /** The user's passwordChangedAt at sign-in (see StaffSignIn); absent in older sessions. */
+    adminPasswordChangedAt?: string | null;
   }
 }
 

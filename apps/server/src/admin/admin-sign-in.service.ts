@@ -15,6 +15,15 @@ export interface StaffMember {
   isSuperuser: boolean;
 }
 
+/**
+ * A sign-in: the staff member, and when their password last changed (ISO, null if never). The
+ * session keeps the moment; a password changed since ends the session (a stolen cookie with it).
+ */
+export interface StaffSignIn {
+  member: StaffMember;
+  passwordChangedAt: string | null;
+}
+
 /** Wrong credentials, an inactive account or one without `is_staff`: one answer for all three. */
 export class StaffSignInRefused extends Error {
   constructor() {
@@ -35,7 +44,7 @@ export class AdminSignIn {
   ) {}
 
   /** Throws TooManyRequestsError when throttled, StaffSignInRefused when refused. */
-  async signIn(login: string, password: string, ip: string): Promise<StaffMember> {
+  async signIn(login: string, password: string, ip: string): Promise<StaffSignIn> {
     const user = await this.dataSource
       .getRepository(User)
       .createQueryBuilder('user')
@@ -56,17 +65,24 @@ export class AdminSignIn {
     if (!user.isActive || !user.isStaff) throw new StaffSignInRefused();
     await this.throttle.recordSuccess(account);
     await this.dataSource.getRepository(User).update({ id: user.id }, { lastLogin: new Date() });
-    return staffMember(user);
+    return { member: staffMember(user), passwordChangedAt: passwordChangedAt(user) };
   }
 
   /**
-   * Re-read on every admin request: a staff member who is demoted or deactivated loses the panel
-   * at their next click, not when their cookie expires. Null when they no longer qualify.
+   * Re-read on every admin request: a staff member who is demoted or deactivated, or whose
+   * password changed since `signedInWith` (the sign-in's passwordChangedAt), loses the panel at
+   * their next click, not when their cookie expires. Null when they no longer qualify.
    */
-  async current(userId: number): Promise<StaffMember | null> {
+  async current(userId: number, signedInWith: string | null): Promise<StaffMember | null> {
     const user = await this.dataSource.getRepository(User).findOneBy({ id: userId });
-    return user?.isActive && user.isStaff ? staffMember(user) : null;
+    return user?.isActive && user.isStaff && passwordChangedAt(user) === signedInWith
+      ? staffMember(user)
+      : null;
   }
+}
+
+function passwordChangedAt(user: User): string | null {
+  return user.passwordChangedAt?.toISOString() ?? null;
 }
 
 function staffMember(user: User): StaffMember {
