@@ -78,6 +78,42 @@ describe('publishing to Instagram through the Graph fake', () => {
     expect(lateness).toBeLessThan(5000);
   });
 
+  it('a worker whose claim passed to another stops before publishing, and writes nothing', async () => {
+    const before = { media: fake.media.length, publishes: fake.calls.media_publish ?? 0 };
+    const containers = fake.calls.media ?? 0;
+    // The container call hangs; meanwhile the post is taken over (as the sweep's reconcile
+    // does when a lease runs out): a new version, still processing.
+    fake.delay('media', 1500);
+    const response = await schedule({
+      image: imageId,
+      platform: 'instagram',
+      scheduled_time: inSeconds(1),
+      caption: 'Taken over',
+    }).expect(201);
+    const id = response.body.post.id as number;
+    await waitFor(
+      async () => ((fake.calls.media ?? 0) > containers ? true : undefined),
+      10_000,
+      'the container call',
+    );
+    await app.dataSource.query(
+      `UPDATE scheduled_posts SET version = version + 1, lease_until = now() + interval '1 minute' WHERE id = $1 AND status = 'processing'`,
+      [id],
+    );
+    // The container answer arrives; recording it fails, so media_publish is never called.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(fake.calls.media_publish ?? 0).toBe(before.publishes);
+    expect(fake.media.length).toBe(before.media);
+    const [row] = (await app.dataSource.query(
+      'SELECT status, version, checkpoint FROM scheduled_posts WHERE id = $1',
+      [id],
+    )) as [{ status: string; version: number; checkpoint: Record<string, unknown> }];
+    expect(row).toMatchObject({ status: 'processing', version: 2, checkpoint: {} });
+    await app.dataSource.query(`UPDATE scheduled_posts SET status = 'cancelled' WHERE id = $1`, [
+      id,
+    ]);
+  });
+
   it('publishes now on demand, and refuses to publish a posted post again', async () => {
     const scheduled = await schedule({
       image: imageId,

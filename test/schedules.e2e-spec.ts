@@ -207,6 +207,7 @@ describe('/api/scheduler/schedules/', () => {
         [{ platforms: 'instagram' }, 'platforms'],
         [{ accounts: [999_999] }, 'accounts'],
         [{ accounts: ['x'] }, 'accounts'],
+        [{ accounts: [3_000_000_000] }, 'accounts'],
         [{ is_active: 'maybe' }, 'is_active'],
         [{ prompt: 'p'.repeat(2001) }, 'prompt'],
         [{ style: 'baroque' }, 'style'],
@@ -248,6 +249,27 @@ describe('/api/scheduler/schedules/', () => {
         .set(bearer(owner.access))
         .expect(204);
     });
+  });
+
+  it('takes account ids as numbers or numeric strings, and forgets an account once it is disconnected', async () => {
+    const extra = await connectAccount(app, owner, {
+      platform: 'facebook',
+      account_id: 'a-second-page',
+      access_token: fake.token,
+    });
+    const created = await api()
+      .post(daily({ platforms: ['instagram', 'facebook'], accounts: [String(instagram), extra] }))
+      .expect(201);
+    expect(created.body.accounts).toEqual([instagram, extra]);
+    await app
+      .http()
+      .delete(`/api/scheduler/accounts/${extra}/`)
+      .set(bearer(owner.access))
+      .expect(204);
+    const after = await api().get(`${created.body.id}/`).expect(200);
+    expect(after.body.accounts).toEqual([instagram]);
+    // Still editable: nothing points at the account that is gone.
+    await api().patch(created.body.id, { is_active: false }).expect(200);
   });
 
   describe('list, read, edit, delete', () => {
@@ -440,14 +462,16 @@ describe('/api/scheduler/schedules/', () => {
     });
 
     it('an occurrence reached long after its time (the scheduler was down) is recorded as missed', async () => {
+      // With a prompt: no image is asked for an occurrence that is already past.
       const schedule = await api()
-        .post(daily({ time_of_day: '03:00' }))
+        .post(daily({ time_of_day: '03:00', prompt: 'Too late for this one' }))
         .expect(201);
       const occurrence = Date.parse(schedule.body.next_run_at);
       await runner.tick(new Date(occurrence + 3 * 3_600_000));
       const { body } = await api().get(`${schedule.body.id}/`).expect(200);
       expect(body.recent_runs[0]).toMatchObject({ outcome: 'skipped', posts: [] });
       expect(body.recent_runs[0].reason).toMatch(/^Missed: .* 180 minutes late\.$/);
+      expect(body.recent_runs[0].image).toBeNull();
       expect(Date.parse(body.next_run_at)).toBe(occurrence + 86_400_000);
     });
 

@@ -46,6 +46,7 @@ export class JobWorker implements OnApplicationBootstrap {
   private concurrency(queue: QueueName): number {
     if (queue === QueueName.Images) return this.config.images.concurrency;
     if (queue === QueueName.Posts) return this.config.publishing.concurrency;
+    if (queue === QueueName.Analytics) return this.config.publishing.analyticsConcurrency;
     return 1;
   }
 

@@ -6,6 +6,8 @@ export enum QueueName {
   Maintenance = 'maintenance',
   Images = 'images',
   Posts = 'posts',
+  /** Metrics syncs apart from publishing: an hourly batch must never delay a post due now. */
+  Analytics = 'analytics',
 }
 
 export enum JobName {
@@ -32,7 +34,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.GenerateImage]: QueueName.Images,
   [JobName.PublishPost]: QueueName.Posts,
   [JobName.ReconcilePost]: QueueName.Posts,
-  [JobName.SyncPostAnalytics]: QueueName.Posts,
+  [JobName.SyncPostAnalytics]: QueueName.Analytics,
 };
 
 /**

@@ -116,9 +116,17 @@ export class AccountsService {
     });
   }
 
+  /** Disconnects it; the schedules that named it forget it (their platform falls back to the rule for none). */
   async delete(userId: number, id: number): Promise<void> {
-    const result = await this.dataSource.getRepository(SocialAccount).delete({ id, userId });
-    if (!result.affected) throw new NotFoundError('account');
+    await this.dataSource.transaction(async (manager) => {
+      const result = await manager.getRepository(SocialAccount).delete({ id, userId });
+      if (!result.affected) throw new NotFoundError('account');
+      await manager.query(
+        `UPDATE posting_schedules SET account_ids = array_remove(account_ids, $1), updated_at = now()
+         WHERE user_id = $2 AND $1 = ANY(account_ids)`,
+        [id, userId],
+      );
+    });
   }
 
   /** For the workers only: the decrypted tokens of one account, with its platform id. */

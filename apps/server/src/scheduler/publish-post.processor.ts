@@ -116,11 +116,25 @@ const CLAIM: Statement = {
   name: 'publish-post-claim',
   text: claimStatement(`status = 'processing', attempts = attempts + 1`, only('scheduled')),
 };
-/** A post left in processing past its lease is taken over for reconciliation. */
+/** A post left in processing past its lease is taken over for reconciliation, as a new version. */
 const TAKE_OVER: Statement = {
   name: 'publish-post-take-over',
-  text: claimStatement(`status = 'processing'`, `${only('processing')} AND lease_until < now()`),
+  // A new version: the worker that lost the lease can no longer write (nor record a step).
+  text: claimStatement(
+    `status = 'processing', version = version + 1`,
+    `${only('processing')} AND lease_until < now()`,
+  ),
 };
+
+/**
+ * Our claim passed to another worker (our lease ran out and the post was taken over): stop
+ * before any further platform call, write nothing.
+ */
+class ClaimLost extends Error {
+  constructor(postId: number) {
+    super(`Post ${postId}: the claim passed to another worker`);
+  }
+}
 
 /** Every write of a result is conditional on the claim still being ours. */
 const OURS = only('processing');
@@ -180,9 +194,7 @@ export class PublishPostProcessor {
   }: JobPayloads[JobName.PublishPost]): Promise<{ outcome: Outcome }> {
     const claimed = await this.claim(CLAIM, postId, version);
     if (!claimed) return { outcome: 'skipped' };
-    return {
-      outcome: await this.whileHoldingLease(claimed.post, () => this.attempt(claimed)),
-    };
+    return { outcome: await this.whileHoldingLease(claimed.post, () => this.attempt(claimed)) };
   }
 
   /** The sweep found the post in processing past its lease: decide from what was recorded. */
@@ -218,7 +230,7 @@ export class PublishPostProcessor {
    * Renews the post's lease while this worker works on it, so the lease can be short (a dead
    * worker's post is reconciled soon) without cutting into a slow but live platform call.
    */
-  private async whileHoldingLease<T>(post: Post, work: () => Promise<T>): Promise<T> {
+  private async whileHoldingLease(post: Post, work: () => Promise<Outcome>): Promise<Outcome> {
     const { leaseMs } = this.config.publishing;
     const renew = setInterval(
       () => {
@@ -230,6 +242,10 @@ export class PublishPostProcessor {
     );
     try {
       return await work();
+    } catch (error) {
+      if (!(error instanceof ClaimLost)) throw error;
+      this.logger.warn(error.message);
+      return 'skipped';
     } finally {
       clearInterval(renew);
     }
@@ -304,6 +320,7 @@ export class PublishPostProcessor {
       try {
         return await this.posted(post, await platform.publish(request));
       } catch (error) {
+        if (error instanceof ClaimLost) throw error;
         if (!(error instanceof PlatformError)) {
           return this.retryLater(post, 'timeout', (error as Error).message ?? String(error));
         }
@@ -401,7 +418,8 @@ export class PublishPostProcessor {
       checkpoint,
       record: async (step) => {
         Object.assign(checkpoint, step);
-        await this.run(RECORD, [post.id, post.version, JSON.stringify(step)]);
+        const { rowCount } = await this.run(RECORD, [post.id, post.version, JSON.stringify(step)]);
+        if (rowCount !== 1) throw new ClaimLost(post.id);
       },
       signal: AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
     };
@@ -426,6 +444,7 @@ export class PublishPostProcessor {
         signal: AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
       });
     } catch (error) {
+      if (error instanceof ClaimLost) throw error;
       const tries = Number(post.metadata.reconcile_attempts ?? 0) + 1;
       const passing =
         error instanceof PlatformError &&
@@ -494,13 +513,21 @@ export class PublishPostProcessor {
   }
 
   private async posted(post: Post, result: PublishResult): Promise<Outcome> {
-    await this.run(POSTED, [
+    const { rowCount } = await this.run(POSTED, [
       post.id,
       post.version,
       result.platformPostId,
       result.platformPostUrl,
       JSON.stringify(result.metadata),
     ]);
+    if (rowCount !== 1) {
+      // The platform took it, but the post had passed to another worker meanwhile: say so loudly,
+      // with what a person needs to find it on the platform.
+      this.logger.error(
+        `Post ${post.id} was published as ${result.platformPostId} after its claim passed to another worker`,
+      );
+      return 'skipped';
+    }
     return 'posted';
   }
 

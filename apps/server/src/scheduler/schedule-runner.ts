@@ -80,7 +80,8 @@ export class ScheduleRunner {
   private async prepareAll(now: Date): Promise<number> {
     const candidates: { id: number }[] = await this.dataSource.query(
       `SELECT s.id FROM posting_schedules s
-       WHERE s.is_active AND s.prompt <> '' AND s.next_run_at <= $1::timestamptz + $2 * interval '1 millisecond'
+       WHERE s.is_active AND s.prompt <> '' AND s.next_run_at > $1
+         AND s.next_run_at <= $1::timestamptz + $2 * interval '1 millisecond'
          AND NOT EXISTS (SELECT 1 FROM schedule_runs r WHERE r.schedule_id = s.id AND r.occurrence_at = s.next_run_at)
        ORDER BY s.next_run_at LIMIT $3`,
       [now, this.config.schedules.imageLeadTimeMs, BATCH],
@@ -111,8 +112,9 @@ export class ScheduleRunner {
   ): Promise<GeneratedImage | null> {
     const schedule = await lockSchedule(manager, scheduleId);
     if (!schedule?.isActive || !schedule.prompt || !schedule.nextRunAt) return null;
-    if (schedule.nextRunAt.getTime() > now.getTime() + this.config.schedules.imageLeadTimeMs)
-      return null;
+    // Ahead of the occurrence only: one already due would be skipped before its image exists.
+    const ahead = schedule.nextRunAt.getTime() - now.getTime();
+    if (ahead <= 0 || ahead > this.config.schedules.imageLeadTimeMs) return null;
     const run = await insertRun(manager, schedule.id, schedule.nextRunAt);
     if (!run) return null;
     const profile = await manager.getRepository(Profile).findOneByOrFail({

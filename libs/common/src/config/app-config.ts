@@ -58,6 +58,8 @@ export interface AppConfig {
   publishing: {
     /** Publish jobs at once in one worker process (they wait on the platforms, not the CPU). */
     concurrency: number;
+    /** Metrics syncs at once in one worker process, on their own queue. */
+    analyticsConcurrency: number;
     /** A post left in processing longer than this is reconciled. */
     leaseMs: number;
     /** Tries of one post on transient errors and rate limits before it fails. */

@@ -212,6 +212,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     publishing: {
       concurrency: integer('PUBLISH_WORKER_CONCURRENCY', 50, 1, 500),
+      analyticsConcurrency: integer('ANALYTICS_WORKER_CONCURRENCY', 5, 1, 100),
       // Renewed while a worker publishes; it runs out only when the worker is gone.
       leaseMs: duration('PUBLISH_LEASE', '2m') * 1000,
       attempts: integer('PUBLISH_ATTEMPTS', 5, 1, 50),

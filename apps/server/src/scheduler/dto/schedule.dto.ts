@@ -38,6 +38,16 @@ const ToTagNames = () =>
       : value,
   );
 
+/** Account ids also given as numeric strings, as every integer field accepts. */
+const ToIntegers = () =>
+  Transform(({ value }) =>
+    Array.isArray(value)
+      ? value.map((item) =>
+          typeof item === 'string' && /^\d{1,15}$/.test(item.trim()) ? Number(item) : item,
+        )
+      : value,
+  );
+
 /** POST and PUT: the whole schedule. */
 export class CreateScheduleDto {
   @ApiProperty({ maxLength: 100, example: 'Morning post' })
@@ -104,11 +114,13 @@ export class CreateScheduleDto {
       'Your accounts to post with, at most one per platform; a platform left out uses your only active account there.',
   })
   @OptionalNotNull()
+  @ToIntegers()
   @IsArray()
   @ArrayUnique()
   @ArrayMaxSize(5)
   @IsInt({ each: true })
   @Min(1, { each: true })
+  @Max(2_147_483_647, { each: true })
   accounts?: number[];
 
   @ApiPropertyOptional({ default: true, description: 'false pauses the schedule.' })
