@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './support/test-app.js';
-import { expectProblem } from './support/problem.js';
+import { expectFieldError, expectProblem } from './support/problem.js';
+import { bearer, newUserFields, registerUser } from './factories/user.factory.js';
 
 describe('HTTP surface', () => {
   let app: TestApp;
@@ -50,6 +51,36 @@ describe('HTTP surface', () => {
         expectProblem(response, response.status);
       },
     );
+  });
+
+  describe('NUL characters, which PostgreSQL cannot store', () => {
+    it('are a 400 naming the field, in a body, in a list and in a query string', async () => {
+      const user = await registerUser(app);
+      const register = await app
+        .http()
+        .post('/api/auth/register/')
+        .send(newUserFields({ first_name: 'Ann\u0000e' }));
+      expectFieldError(register, 'first_name');
+      const generate = await app
+        .http()
+        .post('/api/images/generate/')
+        .set(bearer(user.access))
+        .send({ prompt: 'A harbour', tags: ['sea', 'da\u0000wn'] });
+      expectFieldError(generate, 'tags');
+      const search = await app
+        .http()
+        .get('/api/images/')
+        .query({ search: 'har\u0000bour' })
+        .set(bearer(user.access));
+      expectFieldError(search, 'search');
+      // The same requests without the NUL are fine.
+      await app
+        .http()
+        .get('/api/images/')
+        .query({ search: 'harbour' })
+        .set(bearer(user.access))
+        .expect(200);
+    });
   });
 
   describe('OpenAPI', () => {
