@@ -366,6 +366,15 @@ describe('administration: resources', () => {
     const bySecret = await list('SocialAccount', { sortBy: 'accessTokenEncrypted' });
     expect(bySecret.body.meta.sortBy).toBe('id');
     expect(ids((await list('User', { ...byName, 'filters.nope': '1' })).body)).toEqual([owner.id]);
+    // A value its column cannot hold is no filter either, rather than a database error.
+    for (const bad of [{ 'filters.dateJoined~~from': 'garbage' }, { 'filters.isStaff': 'maybe' }]) {
+      expect(ids((await list('User', { ...byName, ...bad })).body)).toEqual([owner.id]);
+    }
+    const badOwner = await list('SocialAccount', { 'filters.userId': 'abc' });
+    expect(badOwner.body.meta.total).toBeGreaterThanOrEqual(1);
+    // A good date range still filters.
+    const future = await list('User', { ...byName, 'filters.dateJoined~~from': '2999-01-01' });
+    expect(future.body.meta.total).toBe(0);
     // A listed column still sorts.
     const byUsername = await list('User', { sortBy: 'username', direction: 'asc' });
     expect(byUsername.body.meta).toMatchObject({ sortBy: 'username', direction: 'asc' });

@@ -313,20 +313,22 @@ async function offeredQuery(
       .filter((property) => property.isSortable())
       .map((property) => property.propertyPath),
   );
-  const allowedFilter = (path: string) => {
+  const allowedFilter = (path: string, value: unknown) => {
     const [name, bound, ...rest] = path.split('~~');
     const type = filterable.get(name)?.type();
     if (type === undefined || rest.length > 0) return false;
     // A date is filtered by range (prop~~from, prop~~to) only; anything else by value only.
     const range = type === 'date' || type === 'datetime';
-    return range ? bound === 'from' || bound === 'to' : bound === undefined;
+    if (range ? bound !== 'from' && bound !== 'to' : bound !== undefined) return false;
+    // A value the column cannot hold would be a database error (a 500): no filter instead.
+    return validFilterValue(type, value);
   };
   const query = Object.fromEntries(
     Object.entries(
       flat.flatten<Record<string, unknown>, Record<string, unknown>>(request.query),
     ).filter(([key, value]) => {
       const [head] = key.split('.', 1);
-      if (head === 'filters') return allowedFilter(key.slice('filters.'.length));
+      if (head === 'filters') return allowedFilter(key.slice('filters.'.length), value);
       if (head === 'sortBy') return key === head && sortable.has(value as string);
       if (head === 'direction') return key === head && (value === 'asc' || value === 'desc');
       if (head === 'searchProperty') {
@@ -337,6 +339,24 @@ async function offeredQuery(
     }),
   );
   return { ...request, query };
+}
+
+function validFilterValue(type: string, value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  switch (type) {
+    case 'date':
+    case 'datetime':
+      return !Number.isNaN(Date.parse(value));
+    case 'number':
+    case 'reference':
+      return /^-?\d{1,9}$/.test(value.trim());
+    case 'float':
+      return value.trim() !== '' && Number.isFinite(Number(value));
+    case 'boolean':
+      return value === 'true' || value === 'false';
+    default:
+      return true;
+  }
 }
 
 const OFFERED_QUERY = { list: { before: offeredQuery }, search: { before: offeredQuery } };
