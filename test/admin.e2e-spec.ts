@@ -367,7 +367,11 @@ describe('administration: resources', () => {
     expect(bySecret.body.meta.sortBy).toBe('id');
     expect(ids((await list('User', { ...byName, 'filters.nope': '1' })).body)).toEqual([owner.id]);
     // A value its column cannot hold is no filter either, rather than a database error.
-    for (const bad of [{ 'filters.dateJoined~~from': 'garbage' }, { 'filters.isStaff': 'maybe' }]) {
+    const badValues: Record<string, string>[] = [
+      { 'filters.dateJoined~~from': 'garbage' },
+      { 'filters.isStaff': 'maybe' },
+    ];
+    for (const bad of badValues) {
       expect(ids((await list('User', { ...byName, ...bad })).body)).toEqual([owner.id]);
     }
     const badOwner = await list('SocialAccount', { 'filters.userId': 'abc' });
