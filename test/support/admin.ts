@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import request from 'supertest';
 import { bearer, registerUser, type RegisteredUser } from '../factories/user.factory.js';
+import { connectAccount as connectAccountThroughApi } from '../factories/post.factory.js';
 import type { TestApp } from './test-app.js';
 
 export type AdminAgent = ReturnType<typeof request.agent>;
@@ -60,25 +61,19 @@ export function reduxState(html: string): {
   return JSON.parse(match[1]);
 }
 
-/** A connected account, through the API (its tokens are stored encrypted). */
-export async function connectAccount(
+/** A connected account, through the API (its tokens are stored encrypted): X by default. */
+export function connectAccount(
   app: TestApp,
   user: RegisteredUser,
   body: Record<string, unknown> = {},
 ): Promise<number> {
-  const response = await app
-    .http()
-    .post('/api/scheduler/accounts/')
-    .set(bearer(user.access))
-    .send({
-      platform: 'twitter',
-      account_id: `acct-${randomInt(1e9)}`,
-      access_token: 'plain-access-token-never-shown',
-      refresh_token: 'plain-refresh-token-never-shown',
-      ...body,
-    })
-    .expect(201);
-  return response.body.id as number;
+  return connectAccountThroughApi(app, user, {
+    platform: 'twitter',
+    account_id: `acct-${randomInt(1e9)}`,
+    access_token: 'plain-access-token-never-shown',
+    refresh_token: 'plain-refresh-token-never-shown',
+    ...body,
+  });
 }
 
 /**

@@ -12,11 +12,15 @@ export const ToBoolean = () =>
     return TRUE.has(lowered) ? true : FALSE.has(lowered) ? false : value;
   });
 
+const integerOf = (value: unknown) =>
+  typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value;
+
 /** Integers also given as numeric strings (`"1024"`), as the original accepted; anything else stays and fails @IsInt. */
-export const ToInteger = () =>
-  Transform(({ value }) =>
-    typeof value === 'string' && /^-?\d{1,15}$/.test(value.trim()) ? Number(value) : value,
-  );
+export const ToInteger = () => Transform(({ value }) => integerOf(value));
+
+/** The same for each item of a list of integers. */
+export const ToIntegers = () =>
+  Transform(({ value }) => (Array.isArray(value) ? value.map(integerOf) : value));
 
 /**
  * The field may be left out, but `null` is validated (and so refused): @IsOptional() would let a

@@ -14,7 +14,8 @@ export interface Recurrence {
   timezone: string;
 }
 
-const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
+/** `HH:MM` or `HH:MM:SS`, 24-hour. */
+export const TIME_OF_DAY_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 const HOUR_MS = 3_600_000;
 
 export function isValidTimezone(name: string): boolean {
@@ -22,13 +23,9 @@ export function isValidTimezone(name: string): boolean {
 }
 
 export function parseTimeOfDay(value: string): { hour: number; minute: number; second: number } {
-  const match = TIME_OF_DAY.exec(value);
+  const match = TIME_OF_DAY_PATTERN.exec(value);
   if (!match) throw new RangeError(`Not a time of day: ${value}`);
   return { hour: Number(match[1]), minute: Number(match[2]), second: Number(match[3] ?? 0) };
-}
-
-export function isTimeOfDay(value: string): boolean {
-  return TIME_OF_DAY.test(value);
 }
 
 /**
@@ -64,7 +61,7 @@ function matches(recurrence: Recurrence, day: DateTime): boolean {
 }
 
 /** The instant a local wall time names in `zone`, per the rules of nextOccurrence. */
-export function resolveWallTime(
+function resolveWallTime(
   zone: IANAZone,
   year: number,
   month: number,

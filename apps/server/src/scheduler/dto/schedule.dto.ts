@@ -24,27 +24,16 @@ import {
   SOCIAL_PLATFORMS,
   type SocialPlatform,
 } from '@app/database';
-import { OptionalNotNull, ToBoolean, ToInteger } from '../../http/transforms.js';
+import { OptionalNotNull, ToBoolean, ToInteger, ToIntegers } from '../../http/transforms.js';
+import { TIME_OF_DAY_PATTERN } from '../recurrence.js';
 import { ToHashtagString } from './post.dto.js';
 import { IsTagNames } from '../../images/dto/tag-names.js';
-
-const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 
 /** Tag names as the images keep them: trimmed and lower-cased. */
 const ToTagNames = () =>
   Transform(({ value }) =>
     Array.isArray(value)
       ? value.map((tag) => (typeof tag === 'string' ? tag.trim().toLowerCase() : tag))
-      : value,
-  );
-
-/** Account ids also given as numeric strings, as every integer field accepts. */
-const ToIntegers = () =>
-  Transform(({ value }) =>
-    Array.isArray(value)
-      ? value.map((item) =>
-          typeof item === 'string' && /^\d{1,15}$/.test(item.trim()) ? Number(item) : item,
-        )
       : value,
   );
 
@@ -62,7 +51,7 @@ export class CreateScheduleDto {
 
   @ApiProperty({ example: '09:00', description: '`HH:MM` or `HH:MM:SS`, in `timezone`.' })
   @IsString()
-  @Matches(TIME_OF_DAY, { message: 'time_of_day must be a time of day, HH:MM or HH:MM:SS' })
+  @Matches(TIME_OF_DAY_PATTERN, { message: 'time_of_day must be a time of day, HH:MM or HH:MM:SS' })
   time_of_day: string;
 
   @ApiPropertyOptional({

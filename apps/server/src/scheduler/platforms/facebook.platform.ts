@@ -8,8 +8,7 @@ import type {
 } from './platform.js';
 import {
   count,
-  createdAfter,
-  normalizeText,
+  findSentPost,
   type PlatformCall,
   platformRequest,
   refuseIfSent,
@@ -66,15 +65,13 @@ export class FacebookPlatform implements Platform {
       access_token: account.accessToken,
     });
     const answer = await platformRequest(call);
-    const wanted = normalizeText(request.text);
-    const data = answer.body.data as { id?: string; message?: string; created_time?: string }[];
-    const found = (Array.isArray(data) ? data : []).find(
-      (post) =>
-        typeof post.id === 'string' &&
-        normalizeText(post.message ?? '') === wanted &&
-        createdAfter(post.created_time, checkpoint.publishSentAt),
+    const found = findSentPost<{ id?: string; message?: string; created_time?: string }>(
+      answer.body.data,
+      request.text,
+      checkpoint.publishSentAt,
+      (post) => ({ text: post.message, created: post.created_time }),
     );
-    if (found?.id) {
+    if (found) {
       return {
         outcome: 'published',
         result: {

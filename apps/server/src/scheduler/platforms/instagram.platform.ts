@@ -9,8 +9,7 @@ import {
 } from './platform.js';
 import {
   count,
-  createdAfter,
-  normalizeText,
+  findSentPost,
   type PlatformCall,
   platformRequest,
   refuseIfSent,
@@ -216,16 +215,16 @@ export class InstagramPlatform implements Platform {
       access_token: account.accessToken,
     });
     const answer = await platformRequest(call);
-    const wanted = normalizeText(request.text);
-    const data = answer.body.data as
-      { id?: string; caption?: string; timestamp?: string; permalink?: string }[] | undefined;
-    const found = (Array.isArray(data) ? data : []).find(
-      (media) =>
-        typeof media.id === 'string' &&
-        normalizeText(media.caption ?? '') === wanted &&
-        createdAfter(media.timestamp, checkpoint.publishSentAt),
-    );
-    return found ? { id: found.id as string, permalink: found.permalink } : undefined;
+    const found = findSentPost<{
+      id?: string;
+      caption?: string;
+      timestamp?: string;
+      permalink?: string;
+    }>(answer.body.data, request.text, checkpoint.publishSentAt, (media) => ({
+      text: media.caption,
+      created: media.timestamp,
+    }));
+    return found ? { id: found.id, permalink: found.permalink } : undefined;
   }
 
   /** The post's public URL; optional, so any failure gives null. */

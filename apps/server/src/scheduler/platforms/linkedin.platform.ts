@@ -10,9 +10,8 @@ import {
 } from './platform.js';
 import {
   count,
-  createdAfter,
+  findSentPost,
   malformed,
-  normalizeText,
   type PlatformCall,
   platformRequest,
   readTokens,
@@ -140,19 +139,13 @@ export class LinkedInPlatform implements Platform {
       ...call,
       headers: { ...call.headers, 'X-RestLi-Method': 'FINDER' },
     });
-    const wanted = normalizeText(littleText(request.text));
-    const elements = answer.body.elements as {
-      id?: string;
-      commentary?: string;
-      createdAt?: number;
-    }[];
-    const found = (Array.isArray(elements) ? elements : []).find(
-      (post) =>
-        typeof post.id === 'string' &&
-        normalizeText(post.commentary ?? '') === wanted &&
-        createdAfter(post.createdAt, checkpoint.publishSentAt),
+    const found = findSentPost<{ id?: string; commentary?: string; createdAt?: number }>(
+      answer.body.elements,
+      littleText(request.text),
+      checkpoint.publishSentAt,
+      (post) => ({ text: post.commentary, created: post.createdAt }),
     );
-    if (found?.id) {
+    if (found) {
       return {
         outcome: 'published',
         result: {

@@ -356,6 +356,28 @@ export function createdAfter(created: unknown, sentAt: string | undefined): bool
   return time >= sent - CLOCK_SKEW_MS;
 }
 
+/**
+ * Reconciliation by content: in a listing of the account's recent posts, the first one whose
+ * text is `wanted` (both through `normalize`) and that was created no earlier than the recorded
+ * send. The platforms differ only in field names, hence `read`.
+ */
+export function findSentPost<T extends { id?: string }>(
+  listing: unknown,
+  wanted: string,
+  sentAt: string | undefined,
+  read: (item: T) => { text: string | undefined; created: unknown },
+  normalize: (text: string) => string = normalizeText,
+): (T & { id: string }) | undefined {
+  const target = normalize(wanted);
+  return (Array.isArray(listing) ? (listing as T[]) : []).find(
+    (item): item is T & { id: string } => {
+      if (typeof item.id !== 'string') return false;
+      const { text, created } = read(item);
+      return normalize(text ?? '') === target && createdAfter(created, sentAt);
+    },
+  );
+}
+
 /** Text as platforms give it back: HTML entities decoded, whitespace runs collapsed. */
 export function normalizeText(text: string): string {
   return text

@@ -10,7 +10,7 @@ import {
 } from './platform.js';
 import {
   count,
-  createdAfter,
+  findSentPost,
   normalizeText,
   type PlatformCall,
   platformRequest,
@@ -92,15 +92,14 @@ export class TwitterPlatform implements Platform {
       signal,
     );
     const answer = await platformRequest(call);
-    const wanted = comparable(request.text);
-    const data = answer.body.data as { id?: string; text?: string; created_at?: string }[];
-    const found = (Array.isArray(data) ? data : []).find(
-      (tweet) =>
-        typeof tweet.id === 'string' &&
-        comparable(tweet.text ?? '') === wanted &&
-        createdAfter(tweet.created_at, checkpoint.publishSentAt),
+    const found = findSentPost<{ id?: string; text?: string; created_at?: string }>(
+      answer.body.data,
+      request.text,
+      checkpoint.publishSentAt,
+      (tweet) => ({ text: tweet.text, created: tweet.created_at }),
+      comparable,
     );
-    if (found?.id) {
+    if (found) {
       return {
         outcome: 'published',
         result: {
