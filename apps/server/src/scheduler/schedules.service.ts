@@ -61,8 +61,8 @@ export class SchedulesService {
       const fields = await this.resolve(manager, owner, dto, null);
       const schedule = manager.create(PostingSchedule, { ...fields, userId: owner.id });
       schedule.nextRunAt = schedule.isActive ? nextOccurrence(recurrenceOf(schedule), now) : null;
-      const saved = await manager.save(schedule);
-      return this.get(owner.id, saved.id, manager);
+      // A new schedule has no runs yet.
+      return { schedule: await manager.save(schedule), recentRuns: [] };
     });
   }
 
@@ -213,17 +213,20 @@ export class SchedulesService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<Map<number, ScheduleRun[]>> {
     if (scheduleIds.length === 0) return new Map();
-    const ids: { id: number }[] = await manager.query(
-      `SELECT id FROM (
-         SELECT id, row_number() OVER (PARTITION BY schedule_id ORDER BY occurrence_at DESC, id DESC) AS n
-         FROM schedule_runs WHERE schedule_id = ANY($1)
-       ) ranked WHERE n <= $2`,
-      [scheduleIds, RECENT_RUNS],
-    );
-    const runs = await manager.getRepository(ScheduleRun).find({
-      where: { id: In(ids.map((row) => row.id)) },
-      order: { occurrenceAt: 'DESC', id: 'DESC' },
-    });
+    // The latest few of each schedule, in one statement.
+    const runs = await manager
+      .getRepository(ScheduleRun)
+      .createQueryBuilder('run')
+      .where(
+        `run.id IN (SELECT id FROM (
+           SELECT id, row_number() OVER (PARTITION BY schedule_id ORDER BY occurrence_at DESC, id DESC) AS n
+           FROM schedule_runs WHERE schedule_id = ANY(:scheduleIds)
+         ) ranked WHERE n <= :recent)`,
+        { scheduleIds, recent: RECENT_RUNS },
+      )
+      .orderBy('run.occurrence_at', 'DESC')
+      .addOrderBy('run.id', 'DESC')
+      .getMany();
     const out = new Map<number, ScheduleRun[]>();
     for (const run of runs) out.set(run.scheduleId, [...(out.get(run.scheduleId) ?? []), run]);
     return out;
