@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import sharp from 'sharp';
+import { MEDIA_STORAGE, type MediaStorage } from '../apps/server/src/media/media-storage.js';
 import { MediaUrlSigner } from '../apps/server/src/media/media-url.signer.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
 import { jpegBytes, noisyPngBytes, pngBytes } from './support/images.js';
@@ -607,6 +608,44 @@ describe('/api/auth/profile/', () => {
     it('answers a signed URL for a file that does not exist with 404', async () => {
       const missing = signer.sign(`avatars/${user.id}/${randomUUID()}.png`);
       expectProblem(await app.http().get(localPath(missing)), 404);
+    });
+
+    it('answers HEAD with the headers only, and a conditional GET with 304', async () => {
+      const full = await app.http().get(localPath(avatar)).expect(200);
+      const head = await app.http().head(localPath(avatar)).expect(200);
+      expect(head.headers['content-type']).toBe('image/png');
+      expect(head.headers['content-length']).toBe(String((full.body as Buffer).length));
+      expect(head.headers.etag).toBe(full.headers.etag);
+      const cached = await app
+        .http()
+        .get(localPath(avatar))
+        .set('If-None-Match', full.headers.etag as string);
+      expect(cached.status).toBe(304);
+      expect(cached.text ?? '').toBe('');
+      // Another validator: the whole file again.
+      const changed = await app.http().get(localPath(avatar)).set('If-None-Match', 'W/"other"');
+      expect(changed.status).toBe(200);
+      expect(Buffer.compare(changed.body as Buffer, full.body as Buffer)).toBe(0);
+    });
+
+    it('serves the file as it is on disk now, even after serving it from memory', async () => {
+      const storage = app.app.get<MediaStorage>(MEDIA_STORAGE);
+      const key = `avatars/${user.id}/${randomUUID()}.png`;
+      const first = await pngBytes(12);
+      const second = await pngBytes(24);
+      await storage.put(key, first);
+      const signed = localPath(signer.sign(key));
+      for (let i = 0; i < 2; i++) {
+        const served = await app.http().get(signed).expect(200);
+        expect(Buffer.compare(served.body as Buffer, first)).toBe(0);
+      }
+      // Replaced on disk (as a new upload would be): the new bytes, not the remembered ones.
+      await storage.put(key, second);
+      const replaced = await app.http().get(signed).expect(200);
+      expect(Buffer.compare(replaced.body as Buffer, second)).toBe(0);
+      // Removed behind the storage's back (another process, a person): gone at once.
+      await rm(path.join(app.config.mediaRoot, key));
+      expectProblem(await app.http().get(signed), 404);
     });
   });
 });

@@ -5,12 +5,15 @@ import type { AppConfig } from '@app/common';
 import { ProblemResponse } from './http/api-problems.decorator.js';
 import { installBodyParsing } from './http/body-parsing.js';
 import { AppValidationPipe } from './http/validation.pipe.js';
+import { MediaRequestHandler } from './media/media-request.handler.js';
 
 /** Everything an HTTP app needs beyond its modules; main.ts and the e2e tests share it. */
 export function configureHttpApp(app: NestExpressApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // First, ahead of body parsing and Nest's pipeline: see MediaRequestHandler.
+  app.use('/media', app.get(MediaRequestHandler).handle);
   installBodyParsing(app);
   app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();

@@ -1,10 +1,18 @@
+/** A stored file's bytes, with what HTTP caching needs. */
+export interface MediaFile {
+  bytes: Buffer;
+  /** A validator that changes whenever the file is replaced (size and modification time). */
+  etag: string;
+  modified: Date;
+}
+
 /** Where media bytes live. Local disk now; an S3-compatible store can implement the same. */
 export interface MediaStorage {
   put(key: string, bytes: Buffer): Promise<void>;
   /** Removes the file; a missing file is not an error. */
   delete(key: string): Promise<void>;
-  /** An absolute path to stream from, or null when the file does not exist. */
-  locate(key: string): Promise<string | null>;
+  /** The file's bytes, or null when it does not exist. */
+  read(key: string): Promise<MediaFile | null>;
 }
 
 export const MEDIA_STORAGE = Symbol('MEDIA_STORAGE');

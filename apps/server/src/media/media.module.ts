@@ -1,15 +1,15 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { LocalMediaStorage } from './local-media.storage.js';
-import { MediaController } from './media.controller.js';
+import { MediaRequestHandler } from './media-request.handler.js';
 import { MEDIA_STORAGE } from './media-storage.js';
 import { MediaUrlSigner } from './media-url.signer.js';
 
 @Global()
 @Module({
-  controllers: [MediaController],
   providers: [
     MediaUrlSigner,
+    MediaRequestHandler,
     {
       provide: MEDIA_STORAGE,
       inject: [APP_CONFIG],
