@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+
 import {
   type Checkpoint,
   PlatformError,
@@ -52,30 +55,32 @@ const GRAPH_MEDIA_SUBCODES = new Set([2207052, 2207003, 2207020, 2207026]);
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
+ * Platform calls go through node:http(s) rather than fetch: a profile of the publishing worker
+ * measured 0.42–0.70 ms of CPU per fetch (undici) against 0.11–0.19 ms for node:http with a
+ * keep-alive agent, fetch being the worker's biggest single cost. The agents keep connections
+ * open like fetch did; idle ones close after 4 s (fetch's default), or sooner when the server's
+ * Keep-Alive hint says so, so that a request rarely meets a connection the server just closed.
+ */
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+const httpsAgent = new https.Agent(AGENT_OPTIONS);
+/** Decodes like fetch's `text()`: UTF-8, a leading byte order mark dropped. */
+const utf8 = new TextDecoder();
+
+/**
  * Sends one request to a platform and maps every failure to one PlatformError, the same way for
  * all platforms, so the worker's policy depends only on the code.
  */
 export async function platformRequest(call: PlatformCall): Promise<PlatformResponse> {
   const label = `${call.platform} ${call.what}`;
-  const headers: Record<string, string> = { Accept: 'application/json', ...call.headers };
-  let body: string | FormData | Buffer | undefined = call.body;
-  if (call.json !== undefined) {
-    headers['Content-Type'] ??= 'application/json';
-    body = JSON.stringify(call.json);
-  } else if (call.form) {
-    headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(call.form).toString();
-  }
-
-  let response: Response;
-  let text: string;
+  const { headers, body } = await encode(call);
+  let response: Answer;
   try {
-    response = await fetch(call.url, { method: call.method, headers, body, signal: call.signal });
-    // Read under the same signal: a platform that stalls mid-answer times out too.
-    text = await response.text();
+    response = await exchange(call, headers, body);
   } catch (error) {
     throw unreachable(label, error, call);
   }
+  const { text } = response;
 
   const parsed = parseJson(text);
   const answer =
@@ -90,6 +95,82 @@ export async function platformRequest(call: PlatformCall): Promise<PlatformRespo
     return { status: response.status, headers: response.headers, body: answer ?? {}, text };
   }
   throw classify(call, label, response.status, response.headers, answer, text);
+}
+
+/** What came back, before it is read as JSON. */
+type Answer = Omit<PlatformResponse, 'body'>;
+
+/** The request's headers and body bytes, with the Content-Type and Content-Length they need. */
+async function encode(
+  call: PlatformCall,
+): Promise<{ headers: Record<string, string>; body?: Buffer }> {
+  // The User-Agent fetch sent, so the platforms see the same requests as before.
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'User-Agent': 'node',
+    ...call.headers,
+  };
+  let body: Buffer | undefined;
+  if (call.json !== undefined) {
+    headers['Content-Type'] ??= 'application/json';
+    body = Buffer.from(JSON.stringify(call.json));
+  } else if (call.form) {
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    body = Buffer.from(new URLSearchParams(call.form).toString());
+  } else if (Buffer.isBuffer(call.body)) {
+    body = call.body;
+  } else if (call.body) {
+    // Multipart (X's media upload) is rare: let the WHATWG classes encode it and pick the boundary.
+    const encoded = new Request('http://localhost/', { method: 'POST', body: call.body });
+    body = Buffer.from(await encoded.arrayBuffer());
+    headers['Content-Type'] ??= encoded.headers.get('content-type') ?? '';
+  }
+  // As fetch: a POST or PUT without a body says so with a length of 0.
+  if (body || call.method !== 'GET') headers['Content-Length'] = String(body?.length ?? 0);
+  return { headers, body };
+}
+
+/**
+ * One request and its whole answer, all under `call.signal`: connecting, sending, the headers
+ * and the body, so a platform that stalls mid-answer times out too. Rejects with the system
+ * error (`error.code`) or the abort. Redirects are not followed (fetch did): the platform calls
+ * made here are never answered with one. No Accept-Encoding is sent, so answers come
+ * uncompressed (fetch asked for gzip and inflated it).
+ */
+function exchange(
+  call: PlatformCall,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    const url = new URL(call.url);
+    const secure = url.protocol === 'https:';
+    const options = {
+      method: call.method,
+      headers,
+      agent: secure ? httpsAgent : httpAgent,
+      signal: call.signal,
+    };
+    const request = (secure ? https : http).request(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // An abort or a lost connection mid-body destroys the response with an error.
+      response.on('error', reject);
+      response.on('end', () => {
+        // Built as fetch does: repeated headers joined with ', '.
+        const answerHeaders = new Headers();
+        const raw = response.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) answerHeaders.append(raw[i], raw[i + 1]);
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: answerHeaders,
+          text: utf8.decode(Buffer.concat(chunks)),
+        });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** A 2xx answer without what it should hold; after a creating call the post probably exists. */
@@ -228,8 +309,13 @@ function tiktokCode(answer: Record<string, unknown> | undefined): string | undef
  * else after a creating call was sent (reset, socket closed, time-out) may have been accepted.
  */
 function unreachable(label: string, error: unknown, call: PlatformCall): PlatformError {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const neverSent = cause?.code !== undefined && NOT_SENT.has(cause.code);
+  // node:http puts the system error's code on the error itself, fetch put it on its cause (and
+  // a DOMException's code is a number).
+  const failure = error as { code?: unknown; message?: string; cause?: { code?: unknown } };
+  const code = [failure.code, failure.cause?.code].find(
+    (value): value is string => typeof value === 'string',
+  );
+  const neverSent = code !== undefined && NOT_SENT.has(code);
   const mayHaveBeenAccepted = call.createsPost === true && !neverSent;
   if (call.signal.aborted) {
     const timedOut = (call.signal.reason as Error | undefined)?.name === 'TimeoutError';
@@ -239,7 +325,7 @@ function unreachable(label: string, error: unknown, call: PlatformCall): Platfor
       { mayHaveBeenAccepted },
     );
   }
-  const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+  const detail = code ?? failure.message;
   return new PlatformError('transient', `${label}: connection failed (${detail})`, {
     mayHaveBeenAccepted,
   });
