@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
@@ -22,6 +21,7 @@ import {
 } from './platforms/platform.js';
 import { composeText } from './platforms/platform.registry.js';
 import { PostsService } from './posts.service.js';
+import { StatementBatcher } from './statement-batcher.js';
 
 type Outcome = 'posted' | 'failed' | 'retrying' | 'skipped';
 
@@ -43,6 +43,13 @@ type Post = Pick<
   | 'metadata'
   | 'attempts'
 >;
+
+/** One post's part of a batched statement (see `batched()`). */
+interface BatchItem {
+  id: number;
+  version: number;
+  values: unknown[];
+}
 
 /** A claimed post with its account (tokens still sealed) and its image's JPEG rendition. */
 interface Claimed {
@@ -88,15 +95,40 @@ function only(status: 'scheduled' | 'processing'): string {
 }
 
 /**
- * One statement, one round trip: the conditional UPDATE that takes the post (only one worker can
- * win it), returning the post joined with what the publish needs. `$1` id, `$2` version, `$3`
- * the lease in milliseconds.
+ * The posts of a batch that a statement may touch, locked: `$1` their ids, `$2` their versions
+ * (and `arrays` more, one element per post, as `w.<name>`), in this status. The rows are locked in
+ * id order, so two batches that share posts (a duplicate job, a take-over) wait for each other
+ * instead of deadlocking.
  */
-function claimStatement(set: string, where: string): string {
-  return `WITH post AS (
-      UPDATE scheduled_posts SET ${set}, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-      WHERE ${where}
-      RETURNING id, version, user_id, account_id, image_id, platform, caption, hashtags, checkpoint, metadata, attempts
+function lockedBatch(
+  status: 'scheduled' | 'processing',
+  arrays: { name: string; type: string }[] = [],
+  condition = '',
+): string {
+  const values = arrays.map((array, index) => `, $${index + 3}::${array.type}[]`).join('');
+  const names = arrays.map((array) => `, ${array.name}`).join('');
+  return `SELECT p.id${arrays.map((array) => `, w.${array.name}`).join('')}
+      FROM scheduled_posts p
+      JOIN unnest($1::int[], $2::int[]${values}) AS w(id, version${names})
+        ON p.id = w.id AND p.version = w.version
+      WHERE p.status IS NOT DISTINCT FROM '${status}'${condition}
+      ORDER BY p.id
+      FOR UPDATE OF p`;
+}
+
+/**
+ * One statement, one round trip for a batch of posts: the conditional UPDATE that takes each post
+ * (only one worker can win it), returning the posts joined with what the publish needs. `$1` ids,
+ * `$2` versions, `$3` the lease in milliseconds.
+ */
+function claimStatement(set: string, status: 'scheduled' | 'processing', condition = ''): string {
+  return `WITH mine AS (${lockedBatch(status, [], condition)}),
+    post AS (
+      UPDATE scheduled_posts p SET ${set}, lease_until = now() + $3 * interval '1 millisecond',
+        updated_at = now()
+      FROM mine WHERE p.id = mine.id
+      RETURNING p.id, p.version, p.user_id, p.account_id, p.image_id, p.platform, p.caption,
+        p.hashtags, p.checkpoint, p.metadata, p.attempts
     )
     SELECT post.*, account.status AS account_status, account.account_id AS account_platform_id,
       account.access_token_encrypted, account.refresh_token_encrypted, image.rendition_key
@@ -111,18 +143,19 @@ export interface Statement {
   text: string;
 }
 
-/** A scheduled post of this version becomes processing, one attempt more, under a lease. */
+/** Scheduled posts of these versions become processing, one attempt more, under a lease. */
 const CLAIM: Statement = {
-  name: 'publish-post-claim',
-  text: claimStatement(`status = 'processing', attempts = attempts + 1`, only('scheduled')),
+  name: 'publish-posts-claim',
+  text: claimStatement(`status = 'processing', attempts = p.attempts + 1`, 'scheduled'),
 };
-/** A post left in processing past its lease is taken over for reconciliation, as a new version. */
+/** Posts left in processing past their lease are taken over for reconciliation, as new versions. */
 const TAKE_OVER: Statement = {
-  name: 'publish-post-take-over',
+  name: 'publish-posts-take-over',
   // A new version: the worker that lost the lease can no longer write (nor record a step).
   text: claimStatement(
-    `status = 'processing', version = version + 1`,
-    `${only('processing')} AND lease_until < now()`,
+    `status = 'processing', version = p.version + 1`,
+    'processing',
+    ' AND p.lease_until < now()',
   ),
 };
 
@@ -139,21 +172,31 @@ class ClaimLost extends Error {
 /** Every write of a result is conditional on the claim still being ours. */
 const OURS = only('processing');
 
-/** `$3` the step to merge into the checkpoint, before the platform call that needs it. */
+/** `$3` the steps to merge into the checkpoints, before the platform calls that need them. */
 const RECORD: Statement = {
-  name: 'publish-post-record',
-  text: `UPDATE scheduled_posts SET checkpoint = checkpoint || $3::jsonb, updated_at = now() WHERE ${OURS}`,
+  name: 'publish-posts-record',
+  text: `WITH mine AS (${lockedBatch('processing', [{ name: 'step', type: 'jsonb' }])})
+    UPDATE scheduled_posts p SET checkpoint = p.checkpoint || mine.step, updated_at = now()
+    FROM mine WHERE p.id = mine.id
+    RETURNING p.id`,
 };
 const RENEW_LEASE: Statement = {
   name: 'publish-post-renew-lease',
   text: `UPDATE scheduled_posts SET lease_until = now() + $3 * interval '1 millisecond' WHERE ${OURS}`,
 };
+/** `$3` the platform's post ids, `$4` their URLs, `$5` metadata to merge. */
 const POSTED: Statement = {
-  name: 'publish-post-posted',
-  text: `UPDATE scheduled_posts SET status = 'posted', posted_at = now(), platform_post_id = $3,
-      platform_post_url = $4, metadata = metadata || $5::jsonb, error_message = '',
+  name: 'publish-posts-posted',
+  text: `WITH mine AS (${lockedBatch('processing', [
+    { name: 'post_id', type: 'text' },
+    { name: 'url', type: 'text' },
+    { name: 'metadata', type: 'jsonb' },
+  ])})
+    UPDATE scheduled_posts p SET status = 'posted', posted_at = now(), platform_post_id = mine.post_id,
+      platform_post_url = mine.url, metadata = p.metadata || mine.metadata, error_message = '',
       error_code = NULL, lease_until = NULL, updated_at = now()
-    WHERE ${OURS}`,
+    FROM mine WHERE p.id = mine.id
+    RETURNING p.id`,
 };
 
 /** The statements every publish runs (a test checks how PostgreSQL plans them). */
@@ -170,12 +213,20 @@ export const PUBLISH_STATEMENTS: readonly Statement[] = [
  * it); every step is recorded in the post's checkpoint before the platform call that needs it;
  * an answer lost after the platform may have accepted the post is reconciled, never retried
  * blindly; what cannot be known fails with `outcome_unknown` for a person to check. A publish
- * costs three statements, named so that they are planned once per connection: the claim (with
- * the post's account and image), the checkpoint before the platform call, and the result.
+ * takes part in three statements, named so that they are planned once per connection: the claim
+ * (with the post's account and image), the checkpoint before the platform call, and the result.
+ * Each is sent for all the publishes that reach it in the same turn of the event loop at once:
+ * a burst's fifty publishes cost a few statements, not a hundred and fifty.
  */
 @Injectable()
 export class PublishPostProcessor {
   private readonly logger = new Logger(PublishPostProcessor.name);
+  private readonly claims = this.batched<ClaimRow>(CLAIM, () => [this.config.publishing.leaseMs]);
+  private readonly takeOvers = this.batched<ClaimRow>(TAKE_OVER, () => [
+    this.config.publishing.leaseMs,
+  ]);
+  private readonly records = this.batched(RECORD);
+  private readonly results = this.batched(POSTED);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -263,17 +314,40 @@ export class PublishPostProcessor {
     return pool.query<R>({ name: statement.name, text: statement.text, values });
   }
 
+  /**
+   * The publishes running at once send each batched statement together (see StatementBatcher):
+   * `$1` the posts' ids, `$2` their versions, then one array per value of `values`, then
+   * `constants`. Each post gets its row back, or null when the statement did not touch it.
+   */
+  private batched<Row extends { id: number }>(
+    statement: Statement,
+    constants: () => unknown[] = () => [],
+  ): StatementBatcher<BatchItem, Row | null> {
+    return new StatementBatcher<BatchItem, Row | null>(
+      async (items) => {
+        const columns = (items[0]?.values ?? []).map((_, index) =>
+          items.map((item) => item.values[index]),
+        );
+        const { rows } = await this.run<Row>(statement, [
+          items.map((item) => item.id),
+          items.map((item) => item.version),
+          ...columns,
+          ...constants(),
+        ]);
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return items.map((item) => byId.get(item.id) ?? null);
+      },
+      (item) => item.id,
+    );
+  }
+
   private async claim(
     statement: Statement,
     postId: number,
     version: number,
   ): Promise<Claimed | null> {
-    const { rows } = await this.run<ClaimRow>(statement, [
-      postId,
-      version,
-      this.config.publishing.leaseMs,
-    ]);
-    const row = rows[0];
+    const batcher = statement === TAKE_OVER ? this.takeOvers : this.claims;
+    const row = await batcher.add({ id: postId, version, values: [] });
     if (!row) return null;
     return {
       post: {
@@ -411,15 +485,19 @@ export class PublishPostProcessor {
       text: composeText(post.caption, post.hashtags),
       imageUrl: this.signer.sign(renditionKey, this.config.publishing.mediaUrlTtlSeconds),
       imageBytes: async () => {
-        const file = await this.storage.locate(renditionKey);
+        const file = await this.storage.read(renditionKey);
         if (!file) throw new PlatformError('media_unreachable', 'The image file is missing.');
-        return readFile(file);
+        return file.bytes;
       },
       checkpoint,
       record: async (step) => {
         Object.assign(checkpoint, step);
-        const { rowCount } = await this.run(RECORD, [post.id, post.version, JSON.stringify(step)]);
-        if (rowCount !== 1) throw new ClaimLost(post.id);
+        const recorded = await this.records.add({
+          id: post.id,
+          version: post.version,
+          values: [JSON.stringify(step)],
+        });
+        if (!recorded) throw new ClaimLost(post.id);
       },
       signal: AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
     };
@@ -513,14 +591,12 @@ export class PublishPostProcessor {
   }
 
   private async posted(post: Post, result: PublishResult): Promise<Outcome> {
-    const { rowCount } = await this.run(POSTED, [
-      post.id,
-      post.version,
-      result.platformPostId,
-      result.platformPostUrl,
-      JSON.stringify(result.metadata),
-    ]);
-    if (rowCount !== 1) {
+    const recorded = await this.results.add({
+      id: post.id,
+      version: post.version,
+      values: [result.platformPostId, result.platformPostUrl, JSON.stringify(result.metadata)],
+    });
+    if (!recorded) {
       // The platform took it, but the post had passed to another worker meanwhile: say so loudly,
       // with what a person needs to find it on the platform.
       this.logger.error(
