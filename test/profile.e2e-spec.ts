@@ -628,7 +628,7 @@ describe('/api/auth/profile/', () => {
       expect(Buffer.compare(changed.body as Buffer, full.body as Buffer)).toBe(0);
     });
 
-    it('serves the file as it is on disk now, even after serving it from memory', async () => {
+    it('serves the file as it is on disk, even after serving it from memory', async () => {
       const storage = app.app.get<MediaStorage>(MEDIA_STORAGE);
       const key = `avatars/${user.id}/${randomUUID()}.png`;
       const first = await pngBytes(12);
@@ -639,12 +639,14 @@ describe('/api/auth/profile/', () => {
         const served = await app.http().get(signed).expect(200);
         expect(Buffer.compare(served.body as Buffer, first)).toBe(0);
       }
-      // Replaced on disk (as a new upload would be): the new bytes, not the remembered ones.
+      // Replaced through the storage (as a new upload would be): the new bytes at once.
       await storage.put(key, second);
       const replaced = await app.http().get(signed).expect(200);
       expect(Buffer.compare(replaced.body as Buffer, second)).toBe(0);
-      // Removed behind the storage's back (another process, a person): gone at once.
+      // Removed behind this process's back (another process, a person): gone within a second,
+      // when the cache looks at the file again.
       await rm(path.join(app.config.mediaRoot, key));
+      await new Promise((resolve) => setTimeout(resolve, 1100));
       expectProblem(await app.http().get(signed), 404);
     });
   });

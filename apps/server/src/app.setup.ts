@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -12,8 +13,8 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
-  // First, ahead of body parsing and Nest's pipeline: see MediaRequestHandler.
-  app.use('/media', app.get(MediaRequestHandler).handle);
+  // Media downloads are answered ahead of Express and Nest: see MediaRequestHandler.
+  app.get(MediaRequestHandler).install(app.getHttpServer() as Server);
   installBodyParsing(app);
   app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();

@@ -9,6 +9,8 @@ interface Cached {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** When the file on disk was last seen to be these bytes. */
+  checkedAt: number;
 }
 
 export interface LocalMediaStorageOptions {
@@ -16,19 +18,25 @@ export interface LocalMediaStorageOptions {
   cacheBytes?: number;
   /** Larger files are read from disk each time. */
   cacheFileBytes?: number;
+  /** How long cached bytes are served before the file is looked at again. */
+  revalidateMs?: number;
 }
 
 /**
  * Files under MEDIA_ROOT. Reads are served from a small in-memory cache: a publishing burst has
  * the platforms fetch the same rendition hundreds of times a second, and reading it from disk
- * each time (open, read, close) was most of the `api` process's work then. Every read still
- * stats the file, so a deleted or replaced file is never served from the cache.
+ * each time (open, read, close) was most of the `api` process's work then. A file this process
+ * writes or deletes leaves the cache at once; a change made by another process (or by hand) is
+ * seen within `revalidateMs` (a second), when the file is stat'ed again, as nginx's
+ * open_file_cache_valid does: stat'ing on every read cost the `api` a thread-pool round trip per
+ * download.
  */
 export class LocalMediaStorage implements MediaStorage {
   private readonly cache = new Map<string, Cached>();
   private cachedBytes = 0;
   private readonly cacheBytes: number;
   private readonly cacheFileBytes: number;
+  private readonly revalidateMs: number;
 
   constructor(
     private readonly root: string,
@@ -36,10 +44,12 @@ export class LocalMediaStorage implements MediaStorage {
   ) {
     this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
     this.cacheFileBytes = options.cacheFileBytes ?? 2 * 1024 * 1024;
+    this.revalidateMs = options.revalidateMs ?? 1000;
   }
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const target = this.pathOf(key);
+    this.forget(target);
     await mkdir(path.dirname(target), { recursive: true });
     // Write then rename: a reader never sees half a file.
     const temporary = `${target}.${randomUUID()}.tmp`;
@@ -55,6 +65,9 @@ export class LocalMediaStorage implements MediaStorage {
 
   async read(key: string): Promise<MediaFile | null> {
     const target = this.pathOf(key);
+    const now = Date.now();
+    const recent = this.cache.get(target);
+    if (recent && now - recent.checkedAt < this.revalidateMs) return this.touch(target, recent);
     let info;
     try {
       info = await stat(target);
@@ -70,12 +83,17 @@ export class LocalMediaStorage implements MediaStorage {
       cached.size === info.size &&
       cached.mtimeMs === info.mtimeMs
     ) {
-      // Most recently used goes last: the first entries are the ones to drop.
-      this.cache.delete(target);
-      this.cache.set(target, cached);
-      return cached.file;
+      cached.checkedAt = now;
+      return this.touch(target, cached);
     }
     return this.load(target);
+  }
+
+  /** Most recently used goes last: the first entries are the ones to drop. */
+  private touch(target: string, entry: Cached): MediaFile {
+    this.cache.delete(target);
+    this.cache.set(target, entry);
+    return entry.file;
   }
 
   /** Reads the file through one descriptor, so its bytes and the stat they are cached under agree. */
@@ -98,7 +116,13 @@ export class LocalMediaStorage implements MediaStorage {
       };
       this.forget(target);
       if (bytes.length <= this.cacheFileBytes && bytes.length === info.size) {
-        this.cache.set(target, { file, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs });
+        this.cache.set(target, {
+          file,
+          ino: info.ino,
+          size: info.size,
+          mtimeMs: info.mtimeMs,
+          checkedAt: Date.now(),
+        });
         this.cachedBytes += bytes.length;
         for (const [oldest, entry] of this.cache) {
           if (this.cachedBytes <= this.cacheBytes) break;

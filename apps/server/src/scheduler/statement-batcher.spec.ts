@@ -7,7 +7,7 @@ interface Item {
 }
 
 /** A batcher whose statement records each batch and answers `value!` per item after `delayMs`. */
-function recording(delayMs = 5, maxBatch?: number) {
+function recording(delayMs = 5, maxBatch?: number, maxInFlight?: number) {
   const batches: Item[][] = [];
   let running = 0;
   let overlapped = false;
@@ -22,6 +22,7 @@ function recording(delayMs = 5, maxBatch?: number) {
     },
     (item) => item.id,
     maxBatch,
+    maxInFlight,
   );
   return { batcher, batches, overlapped: () => overlapped };
 }
@@ -51,14 +52,28 @@ describe('StatementBatcher', () => {
     expect(order).toEqual(['first!', 'other!', 'second!']);
   });
 
-  it('splits more than a batch into several, sent without waiting for each other', async () => {
-    const { batcher, batches, overlapped } = recording(20, 3);
+  it('splits more than a batch into several, as many at once as allowed', async () => {
+    const { batcher, batches, overlapped } = recording(20, 3, 2);
     const answers = await Promise.all(
       Array.from({ length: 7 }, (_, id) => batcher.add({ id, value: String(id) })),
     );
     expect(answers).toEqual(['0!', '1!', '2!', '3!', '4!', '5!', '6!']);
     expect(batches.map((batch) => batch.length)).toEqual([3, 3, 1]);
     expect(overlapped()).toBe(true);
+  });
+
+  it('gathers the calls made while the batches in flight run into the next one', async () => {
+    const { batcher, batches, overlapped } = recording(20, 100, 1);
+    const first = batcher.add({ id: 1, value: 'alone' });
+    // Once the first batch has left, three more calls over three turns of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    const more = [2, 3, 4].map(async (id) => {
+      await new Promise((resolve) => setTimeout(resolve, id));
+      return batcher.add({ id, value: `v${id}` });
+    });
+    expect(await Promise.all([first, ...more])).toEqual(['alone!', 'v2!', 'v3!', 'v4!']);
+    expect(batches.map((batch) => batch.map((item) => item.id))).toEqual([[1], [2, 3, 4]]);
+    expect(overlapped()).toBe(false);
   });
 
   it('gives every call of a failed batch the error, and keeps working after it', async () => {

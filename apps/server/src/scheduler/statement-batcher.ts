@@ -5,11 +5,14 @@ interface Pending<Item, Result> {
 }
 
 /**
- * Gathers the calls made during one turn of the event loop into one call of `run`: in a burst,
- * the fifty publishes a worker runs at once each claim, checkpoint and record their post at about
- * the same moment, and one statement for all of them costs PostgreSQL and the worker a fraction
- * of fifty (one round trip, one transaction, one commit). `run` answers one result per item, in
- * order; when it throws, every item of the batch gets the error.
+ * Gathers calls into one call of `run`: in a burst, the fifty publishes a worker runs at once
+ * each claim, checkpoint and record their post at about the same moment, and one statement for
+ * all of them costs PostgreSQL and the worker a fraction of fifty (one round trip, one
+ * transaction, one commit). A call waits for the end of the current turn of the event loop, and
+ * while `maxInFlight` batches are running, for one of them to finish: alone it goes at once;
+ * under load the batches grow instead of the round trips multiplying (as group commit does).
+ * `run` answers one result per item, in order; when it throws, every item of the batch gets the
+ * error.
  *
  * Two items with the same key are never in flight together: the later one waits until the
  * earlier one's batch is done, so it sees what that one did, as if they had run one after the
@@ -18,12 +21,14 @@ interface Pending<Item, Result> {
 export class StatementBatcher<Item, Result> {
   private pending: Pending<Item, Result>[] = [];
   private readonly inFlight = new Set<unknown>();
+  private running = 0;
   private scheduled = false;
 
   constructor(
     private readonly run: (items: Item[]) => Promise<Result[]>,
     private readonly keyOf: (item: Item) => unknown,
     private readonly maxBatch = 100,
+    private readonly maxInFlight = 1,
   ) {}
 
   add(item: Item): Promise<Result> {
@@ -34,7 +39,7 @@ export class StatementBatcher<Item, Result> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.pending.length === 0) return;
+    if (this.scheduled || this.pending.length === 0 || this.running >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -56,8 +61,9 @@ export class StatementBatcher<Item, Result> {
     }
     this.pending = waiting;
     if (batch.length === 0) return; // all wait for batches in flight, which reschedule
-    // More than one batch's worth waits for the next turn, not for this batch.
-    if (waiting.length > 0) this.schedule();
+    this.running += 1;
+    // More than one batch's worth goes in the next turn if another batch may run meanwhile.
+    this.schedule();
     let settled: Promise<void>;
     try {
       settled = this.run(batch.map((entry) => entry.item)).then(
@@ -69,6 +75,7 @@ export class StatementBatcher<Item, Result> {
       settled = Promise.resolve();
     }
     void settled.finally(() => {
+      this.running -= 1;
       for (const key of keys) this.inFlight.delete(key);
       this.schedule();
     });
