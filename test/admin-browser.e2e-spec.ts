@@ -113,6 +113,8 @@ describe('administration in a browser', () => {
     expect([...opened].sort()).toEqual(ENTITIES.map((entity) => entity.name).sort());
     await page.goto(url('/admin/resources/GeneratedImage'));
     const rows = page.locator('[data-css="GeneratedImage-table-row"]');
+    // The list arrives by XHR after the page: wait for its rows before counting them.
+    await rows.first().waitFor();
     await expect(rows.count()).resolves.toBe(3);
   }, 120_000);
 

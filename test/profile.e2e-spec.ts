@@ -628,6 +628,21 @@ describe('/api/auth/profile/', () => {
       expect(Buffer.compare(changed.body as Buffer, full.body as Buffer)).toBe(0);
     });
 
+    it('streams a file too large to keep in memory, whole', async () => {
+      const storage = app.app.get<MediaStorage>(MEDIA_STORAGE);
+      const key = `avatars/${user.id}/${randomUUID()}.png`;
+      const large = Buffer.alloc(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < large.length; i += 1) large[i] = (i * 31) % 251;
+      await storage.put(key, large);
+      const served = await app
+        .http()
+        .get(localPath(signer.sign(key)))
+        .expect(200);
+      expect(served.headers['content-length']).toBe(String(large.length));
+      expect(Buffer.compare(served.body as Buffer, large)).toBe(0);
+      await storage.delete(key);
+    });
+
     it('serves the file as it is on disk, even after serving it from memory', async () => {
       const storage = app.app.get<MediaStorage>(MEDIA_STORAGE);
       const key = `avatars/${user.id}/${randomUUID()}.png`;

@@ -114,6 +114,50 @@ describe('publishing to Instagram through the Graph fake', () => {
     ]);
   });
 
+  it('keeps a post the platform took in processing when writing the result fails, never re-arming it', async () => {
+    const pageAccount = await connectAccount(app, user, {
+      platform: 'facebook',
+      account_id: fake.pageId,
+      access_token: fake.token,
+    });
+    const photos = fake.calls.photos ?? 0;
+    // Meta answers with an id the column cannot hold: the platform has the post, the write fails.
+    fake.fail('photos', 200, { id: '1', post_id: `${fake.pageId}_${'9'.repeat(300)}` });
+    const response = await schedule({
+      image: imageId,
+      platform: 'facebook',
+      account: pageAccount,
+      scheduled_time: inSeconds(1),
+      caption: 'Accepted, not recorded',
+    }).expect(201);
+    const id = response.body.post.id as number;
+    await waitFor(
+      async () => ((fake.calls.photos ?? 0) > photos ? true : undefined),
+      10_000,
+      'the photo post',
+    );
+    // Long enough for a retry to have re-armed it (the old behaviour) or sent it again.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const [row] = (await app.dataSource.query(
+      'SELECT status, version, checkpoint, platform_post_id FROM scheduled_posts WHERE id = $1',
+      [id],
+    )) as [
+      {
+        status: string;
+        version: number;
+        checkpoint: Record<string, string>;
+        platform_post_id: string | null;
+      },
+    ];
+    // Left for the sweep to reconcile from what was recorded, once its lease runs out.
+    expect(row).toMatchObject({ status: 'processing', version: 1, platform_post_id: null });
+    expect(row.checkpoint.publishSentAt).toEqual(expect.any(String));
+    expect(fake.calls.photos).toBe(photos + 1);
+    await app.dataSource.query(`UPDATE scheduled_posts SET status = 'cancelled' WHERE id = $1`, [
+      id,
+    ]);
+  });
+
   it('publishes now on demand, and refuses to publish a posted post again', async () => {
     const scheduled = await schedule({
       image: imageId,

@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isSafeMediaKey, type MediaFile, type MediaStorage } from './media-storage.js';
@@ -16,7 +18,7 @@ interface Cached {
 export interface LocalMediaStorageOptions {
   /** Bytes of file contents kept in memory, least recently read dropped first. */
   cacheBytes?: number;
-  /** Larger files are read from disk each time. */
+  /** Larger files are streamed from disk each time. */
   cacheFileBytes?: number;
   /** How long cached bytes are served before the file is looked at again. */
   revalidateMs?: number;
@@ -37,6 +39,8 @@ export class LocalMediaStorage implements MediaStorage {
   private readonly cacheBytes: number;
   private readonly cacheFileBytes: number;
   private readonly revalidateMs: number;
+  /** Counts this process's writes and deletes: a read that saw one happen caches nothing. */
+  private writes = 0;
 
   constructor(
     private readonly root: string,
@@ -49,18 +53,20 @@ export class LocalMediaStorage implements MediaStorage {
 
   async put(key: string, bytes: Buffer): Promise<void> {
     const target = this.pathOf(key);
-    this.forget(target);
     await mkdir(path.dirname(target), { recursive: true });
     // Write then rename: a reader never sees half a file.
     const temporary = `${target}.${randomUUID()}.tmp`;
     await writeFile(temporary, bytes);
+    this.writes += 1;
     await rename(temporary, target);
+    this.forget(target);
   }
 
   async delete(key: string): Promise<void> {
     const target = this.pathOf(key);
-    this.forget(target);
+    this.writes += 1;
     await rm(target, { force: true });
+    this.forget(target);
   }
 
   async read(key: string): Promise<MediaFile | null> {
@@ -96,8 +102,12 @@ export class LocalMediaStorage implements MediaStorage {
     return entry.file;
   }
 
-  /** Reads the file through one descriptor, so its bytes and the stat they are cached under agree. */
+  /**
+   * Reads a small file through one descriptor, so its bytes and the stat they are cached under
+   * agree; a larger one is only stat'ed, and streamed when asked.
+   */
   private async load(target: string): Promise<MediaFile | null> {
+    const writes = this.writes;
     let handle;
     try {
       handle = await open(target, 'r');
@@ -108,14 +118,19 @@ export class LocalMediaStorage implements MediaStorage {
     try {
       const info = await handle.stat();
       if (!info.isFile()) return null;
-      const bytes = await handle.readFile();
-      const file: MediaFile = {
-        bytes,
+      const described = {
+        size: info.size,
         etag: `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
         modified: info.mtime,
       };
-      this.forget(target);
-      if (bytes.length <= this.cacheFileBytes && bytes.length === info.size) {
+      if (info.size > this.cacheFileBytes) {
+        return { ...described, stream: () => createReadStream(target) };
+      }
+      const bytes = await handle.readFile();
+      const file: MediaFile = { ...described, bytes, stream: () => Readable.from([bytes]) };
+      // Not cached if this process wrote or deleted a file meanwhile: it may have been this one.
+      if (bytes.length === info.size && writes === this.writes) {
+        this.forget(target);
         this.cache.set(target, {
           file,
           ino: info.ino,
@@ -127,7 +142,7 @@ export class LocalMediaStorage implements MediaStorage {
         for (const [oldest, entry] of this.cache) {
           if (this.cachedBytes <= this.cacheBytes) break;
           this.cache.delete(oldest);
-          this.cachedBytes -= entry.file.bytes.length;
+          this.cachedBytes -= entry.size;
         }
       }
       return file;
@@ -140,7 +155,7 @@ export class LocalMediaStorage implements MediaStorage {
     const entry = this.cache.get(target);
     if (!entry) return;
     this.cache.delete(target);
-    this.cachedBytes -= entry.file.bytes.length;
+    this.cachedBytes -= entry.size;
   }
 
   private pathOf(key: string): string {

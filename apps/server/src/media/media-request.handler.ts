@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { buildProblem, PROBLEM_CONTENT_TYPE } from '@app/common';
 import { isSafeMediaKey, MEDIA_STORAGE, type MediaStorage } from './media-storage.js';
 import { MediaUrlSigner } from './media-url.signer.js';
@@ -43,7 +44,9 @@ export class MediaRequestHandler {
         (request.method === 'GET' || request.method === 'HEAD') &&
         request.url?.startsWith('/media/')
       ) {
-        this.serve(request, response).catch((error: Error) => {
+        this.serve(request, response).catch((error: Error & { code?: string }) => {
+          // A client that hangs up mid-download is not an error of ours.
+          if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
           this.logger.error(error.stack ?? error.message);
           if (response.headersSent) response.destroy();
           else
@@ -107,9 +110,16 @@ export class MediaRequestHandler {
     }
     const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
     response.setHeader('Content-Type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
-    response.setHeader('Content-Length', file.bytes.length);
+    response.setHeader('Content-Length', file.size);
     response.statusCode = 200;
-    response.end(request.method === 'HEAD' ? undefined : file.bytes);
+    if (request.method === 'HEAD') {
+      response.end();
+    } else if (file.bytes) {
+      response.end(file.bytes);
+    } else {
+      // A large file, not kept in memory: streamed with back-pressure, as `send` did.
+      await pipeline(file.stream(), response);
+    }
   }
 
   private problem(

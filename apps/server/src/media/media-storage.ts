@@ -1,9 +1,14 @@
-/** A stored file's bytes, with what HTTP caching needs. */
+import type { Readable } from 'node:stream';
+
+/** A stored file, with what HTTP caching needs. */
 export interface MediaFile {
-  bytes: Buffer;
+  size: number;
   /** A validator that changes whenever the file is replaced (size and modification time). */
   etag: string;
   modified: Date;
+  /** The bytes, when the storage keeps the file in memory; else read them with `stream()`. */
+  bytes?: Buffer;
+  stream(): Readable;
 }
 
 /** Where media bytes live. Local disk now; an S3-compatible store can implement the same. */
@@ -11,7 +16,7 @@ export interface MediaStorage {
   put(key: string, bytes: Buffer): Promise<void>;
   /** Removes the file; a missing file is not an error. */
   delete(key: string): Promise<void>;
-  /** The file's bytes, or null when it does not exist. */
+  /** The file, or null when it does not exist. */
   read(key: string): Promise<MediaFile | null>;
 }
 

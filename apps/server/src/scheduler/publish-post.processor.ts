@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool } from 'pg';
@@ -391,8 +392,9 @@ export class PublishPostProcessor {
     const { platform, request, accountId } = prepared;
     let refreshed = false;
     for (;;) {
+      let result: PublishResult;
       try {
-        return await this.posted(post, await platform.publish(request));
+        result = await platform.publish(request);
       } catch (error) {
         if (error instanceof ClaimLost) throw error;
         if (!(error instanceof PlatformError)) {
@@ -419,6 +421,11 @@ export class PublishPostProcessor {
         }
         return this.failed(post, accountId, error);
       }
+      // Outside the try: the platform took the post. Should writing so fail (PostgreSQL gone,
+      // a value the column refuses), the error leaves the job with the post still processing
+      // and its steps recorded; the lease runs out and the sweep reconciles it, which finds it
+      // published. Retrying or failing it from here could post it again.
+      return this.posted(post, result);
     }
   }
 
@@ -487,7 +494,7 @@ export class PublishPostProcessor {
       imageBytes: async () => {
         const file = await this.storage.read(renditionKey);
         if (!file) throw new PlatformError('media_unreachable', 'The image file is missing.');
-        return file.bytes;
+        return file.bytes ?? buffer(file.stream());
       },
       checkpoint,
       record: async (step) => {

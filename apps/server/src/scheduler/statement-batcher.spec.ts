@@ -76,7 +76,31 @@ describe('StatementBatcher', () => {
     expect(overlapped()).toBe(false);
   });
 
-  it('gives every call of a failed batch the error, and keeps working after it', async () => {
+  it('runs the calls of a failed batch again alone: only the bad one fails', async () => {
+    const batches: string[][] = [];
+    const batcher = new StatementBatcher<Item, string>(
+      async (items) => {
+        batches.push(items.map((item) => item.value));
+        // One value the statement refuses fails the whole statement, as a column's check would.
+        if (items.some((item) => item.value === 'bad')) throw new Error('value too long');
+        return items.map((item) => `${item.value}!`);
+      },
+      (item) => item.id,
+    );
+    const results = await Promise.allSettled([
+      batcher.add({ id: 1, value: 'a' }),
+      batcher.add({ id: 2, value: 'bad' }),
+      batcher.add({ id: 3, value: 'c' }),
+    ]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'a!' },
+      { status: 'rejected', reason: new Error('value too long') },
+      { status: 'fulfilled', value: 'c!' },
+    ]);
+    expect(batches).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  });
+
+  it('gives every call the error when the statement fails for all, and keeps working', async () => {
     let fail = true;
     const batcher = new StatementBatcher<Item, string>(
       async (items) => {

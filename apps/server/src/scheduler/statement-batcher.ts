@@ -11,8 +11,9 @@ interface Pending<Item, Result> {
  * transaction, one commit). A call waits for the end of the current turn of the event loop, and
  * while `maxInFlight` batches are running, for one of them to finish: alone it goes at once;
  * under load the batches grow instead of the round trips multiplying (as group commit does).
- * `run` answers one result per item, in order; when it throws, every item of the batch gets the
- * error.
+ * `run` answers one result per item, in order. When a batch of several fails, each of its items
+ * is run again alone, so that one bad row (a value a column refuses) or a deadlock victim fails
+ * only its own call, as it would have without batching.
  *
  * Two items with the same key are never in flight together: the later one waits until the
  * earlier one's batch is done, so it sees what that one did, as if they had run one after the
@@ -64,20 +65,35 @@ export class StatementBatcher<Item, Result> {
     this.running += 1;
     // More than one batch's worth goes in the next turn if another batch may run meanwhile.
     this.schedule();
-    let settled: Promise<void>;
-    try {
-      settled = this.run(batch.map((entry) => entry.item)).then(
-        (results) => batch.forEach((entry, index) => entry.resolve(results[index] as Result)),
-        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-      );
-    } catch (error) {
-      batch.forEach((entry) => entry.reject(error));
-      settled = Promise.resolve();
-    }
+    const settled = this.attempt(batch.map((entry) => entry.item)).then(
+      (results) => batch.forEach((entry, index) => entry.resolve(results[index] as Result)),
+      (error: unknown) => this.retryAlone(batch, error),
+    );
     void settled.finally(() => {
       this.running -= 1;
       for (const key of keys) this.inFlight.delete(key);
       this.schedule();
     });
+  }
+
+  /** A failed batch: each of its items alone (one item alone has had its turn). */
+  private async retryAlone(batch: Pending<Item, Result>[], error: unknown): Promise<void> {
+    if (batch.length === 1) {
+      batch[0]?.reject(error);
+      return;
+    }
+    await Promise.all(
+      batch.map((entry) =>
+        this.attempt([entry.item]).then(
+          ([result]) => entry.resolve(result as Result),
+          (failure: unknown) => entry.reject(failure),
+        ),
+      ),
+    );
+  }
+
+  /** `run`, with a synchronous throw turned into a rejection. */
+  private async attempt(items: Item[]): Promise<Result[]> {
+    return this.run(items);
   }
 }
