@@ -244,7 +244,7 @@ export class PublishPostProcessor {
     postId,
     version,
   }: JobPayloads[JobName.PublishPost]): Promise<{ outcome: Outcome }> {
-    const claimed = await this.claim(CLAIM, postId, version);
+    const claimed = await this.claim(this.claims, postId, version);
     if (!claimed) return { outcome: 'skipped' };
     return { outcome: await this.whileHoldingLease(claimed.post, () => this.attempt(claimed)) };
   }
@@ -255,7 +255,7 @@ export class PublishPostProcessor {
     postId,
     version,
   }: JobPayloads[JobName.ReconcilePost]): Promise<{ outcome: Outcome }> {
-    const claimed = await this.claim(TAKE_OVER, postId, version);
+    const claimed = await this.claim(this.takeOvers, postId, version);
     if (!claimed) return { outcome: 'skipped' };
     const { post } = claimed;
     if (Object.keys(post.checkpoint).length === 0)
@@ -342,12 +342,12 @@ export class PublishPostProcessor {
     );
   }
 
+  /** A claim (`this.claims`) or a take-over (`this.takeOvers`) of one post version. */
   private async claim(
-    statement: Statement,
+    batcher: StatementBatcher<BatchItem, ClaimRow | null>,
     postId: number,
     version: number,
   ): Promise<Claimed | null> {
-    const batcher = statement === TAKE_OVER ? this.takeOvers : this.claims;
     const row = await batcher.add({ id: postId, version, values: [] });
     if (!row) return null;
     return {

@@ -11,6 +11,7 @@ import {
   ScheduleRun,
   SocialAccount,
   type SocialPlatform,
+  withTrySessionAdvisoryLock,
 } from '@app/database';
 import { ImageGenerationService } from '../images/image-generation.service.js';
 import { GenerationQuotaError } from '../images/images.errors.js';
@@ -58,23 +59,15 @@ export class ScheduleRunner {
   }
 
   async tick(now = new Date()): Promise<TickResult> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
-        SCHEDULES_LOCK,
-      ])) as [{ locked: boolean }];
-      if (!locked) return { ran: false, prepared: 0, runs: 0, posts: 0 };
-      try {
-        const prepared = await this.prepareAll(now);
-        const { runs, posts } = await this.fireAll(now);
-        return { ran: true, prepared, runs, posts };
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [SCHEDULES_LOCK]);
-      }
-    } finally {
-      await runner.release();
-    }
+    // Session-level: each schedule is handled in a transaction of its own.
+    const outcome = await withTrySessionAdvisoryLock(this.dataSource, SCHEDULES_LOCK, async () => {
+      const prepared = await this.prepareAll(now);
+      const { runs, posts } = await this.fireAll(now);
+      return { prepared, runs, posts };
+    });
+    return outcome.ran
+      ? { ran: true, ...outcome.result }
+      : { ran: false, prepared: 0, runs: 0, posts: 0 };
   }
 
   private async prepareAll(now: Date): Promise<number> {

@@ -159,6 +159,34 @@ export function registerAdminComponents(): void {
 
   const when = (iso: string) => new Date(iso).toLocaleString();
 
+  /** A card listing the latest failures of one resource: a link to each record, its cells, when. */
+  const failureCard = (
+    title: string,
+    testId: string,
+    headers: string[],
+    resource: string,
+    rows: { id: number; updatedAt: string; cells: Child[] }[],
+  ) =>
+    card(
+      title,
+      testId,
+      h(
+        DS.Box,
+        { width: 1 },
+        rows.length === 0
+          ? h(DS.Text, null, 'None.')
+          : table(
+              `${testId}-table`,
+              headers,
+              rows.map((row) => [
+                h(DS.Link, { href: urls.showUrl(resource, String(row.id)) }, `#${row.id}`),
+                ...row.cells,
+                when(row.updatedAt),
+              ]),
+            ),
+      ),
+    );
+
   function Dashboard(): Child {
     const [data, setData] = React.useState<DashboardData | null>(null);
     const [error, setError] = React.useState<string | null>(null);
@@ -244,55 +272,31 @@ export function registerAdminComponents(): void {
           ),
         ),
       ),
-      card(
+      failureCard(
         'Latest failed posts',
         'ia-failed-posts',
-        h(
-          DS.Box,
-          { width: 1 },
-          failures.posts.length === 0
-            ? h(DS.Text, null, 'None.')
-            : table(
-                'ia-failed-posts-table',
-                ['Post', 'User', 'Platform', 'Error', 'When'],
-                failures.posts.map((post) => [
-                  h(
-                    DS.Link,
-                    { href: urls.showUrl('ScheduledPost', String(post.id)) },
-                    `#${post.id}`,
-                  ),
-                  post.username,
-                  post.platform,
-                  `${post.error_code ?? ''} ${post.error_message}`.trim(),
-                  when(post.updated_at),
-                ]),
-              ),
-        ),
+        ['Post', 'User', 'Platform', 'Error', 'When'],
+        'ScheduledPost',
+        failures.posts.map((post) => ({
+          id: post.id,
+          updatedAt: post.updated_at,
+          cells: [
+            post.username,
+            post.platform,
+            `${post.error_code ?? ''} ${post.error_message}`.trim(),
+          ],
+        })),
       ),
-      card(
+      failureCard(
         'Latest failed images',
         'ia-failed-images',
-        h(
-          DS.Box,
-          { width: 1 },
-          failures.images.length === 0
-            ? h(DS.Text, null, 'None.')
-            : table(
-                'ia-failed-images-table',
-                ['Image', 'User', 'Prompt', 'Error', 'When'],
-                failures.images.map((image) => [
-                  h(
-                    DS.Link,
-                    { href: urls.showUrl('GeneratedImage', String(image.id)) },
-                    `#${image.id}`,
-                  ),
-                  image.username,
-                  image.prompt,
-                  image.error_message,
-                  when(image.updated_at),
-                ]),
-              ),
-        ),
+        ['Image', 'User', 'Prompt', 'Error', 'When'],
+        'GeneratedImage',
+        failures.images.map((image) => ({
+          id: image.id,
+          updatedAt: image.updated_at,
+          cells: [image.username, image.prompt, image.error_message],
+        })),
       ),
       h(DS.Text, { variant: 'sm', color: 'grey60' }, `As of ${when(data.generated_at)}`),
     );

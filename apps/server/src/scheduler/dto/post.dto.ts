@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsString, MaxLength, Min } from 'class-validator';
@@ -15,6 +16,19 @@ export const ToHashtagString = () =>
       : typeof value === 'string'
         ? value.trim().split(/\s+/).filter(Boolean).join(' ')
         : value,
+  );
+
+/** An optional `hashtags` field: a space-separated string or a list, within the caption limit. */
+export const HashtagsField = (example?: string) =>
+  applyDecorators(
+    ApiPropertyOptional({
+      ...(example === undefined ? {} : { example }),
+      description: 'Space-separated, or a list of strings.',
+    }),
+    OptionalNotNull(),
+    ToHashtagString(),
+    IsString(),
+    MaxLength(2200),
   );
 
 export class SchedulePostDto {
@@ -40,14 +54,7 @@ export class SchedulePostDto {
   @MaxLength(2200)
   caption: string;
 
-  @ApiPropertyOptional({
-    example: '#sea #dawn',
-    description: 'Space-separated, or a list of strings.',
-  })
-  @OptionalNotNull()
-  @ToHashtagString()
-  @IsString()
-  @MaxLength(2200)
+  @HashtagsField('#sea #dawn')
   hashtags?: string;
 
   @ApiPropertyOptional({
@@ -72,11 +79,7 @@ export class PutPostDto {
   @MaxLength(2200)
   caption: string;
 
-  @ApiPropertyOptional({ description: 'Space-separated, or a list of strings.' })
-  @OptionalNotNull()
-  @ToHashtagString()
-  @IsString()
-  @MaxLength(2200)
+  @HashtagsField()
   hashtags?: string;
 }
 
@@ -92,11 +95,7 @@ export class PatchPostDto {
   @MaxLength(2200)
   caption?: string;
 
-  @ApiPropertyOptional({ description: 'Space-separated, or a list of strings.' })
-  @OptionalNotNull()
-  @ToHashtagString()
-  @IsString()
-  @MaxLength(2200)
+  @HashtagsField()
   hashtags?: string;
 }
 

@@ -26,7 +26,7 @@ import {
 } from '@app/database';
 import { OptionalNotNull, ToBoolean, ToInteger, ToIntegers } from '../../http/transforms.js';
 import { TIME_OF_DAY_PATTERN } from '../recurrence.js';
-import { ToHashtagString } from './post.dto.js';
+import { HashtagsField } from './post.dto.js';
 import { IsTagNames } from '../../images/dto/tag-names.js';
 
 /** Tag names as the images keep them: trimmed and lower-cased. */
@@ -152,14 +152,7 @@ export class CreateScheduleDto {
   @MaxLength(2200)
   caption: string;
 
-  @ApiPropertyOptional({
-    example: '#morning',
-    description: 'Space-separated, or a list of strings.',
-  })
-  @OptionalNotNull()
-  @ToHashtagString()
-  @IsString()
-  @MaxLength(2200)
+  @HashtagsField('#morning')
   hashtags?: string;
 }
 
