@@ -18,6 +18,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { httpExchangeCpuMicrosInNewProcess } from './lib/calibrate.mjs';
 import { freePort, startNode, stop, waitForHttp } from './lib/children.mjs';
 import { request } from './lib/http.mjs';
 import { machineLine, markdownTable, printTable } from './lib/report.mjs';
@@ -194,6 +195,9 @@ export async function run(ctx) {
   if (PLATFORM !== 'graph-fake' && PLATFORM !== 'instant')
     throw new Error('BENCH_PUBLISHING_PLATFORM is graph-fake (default) or instant');
   if (PLATFORM === 'instant') ctx.settings.writeDocs = false;
+  // Before anything of the app runs: the machine's yardstick (see lib/calibrate.mjs).
+  const exchangeCpuMicros = httpExchangeCpuMicrosInNewProcess();
+  ctx.log(`publishing: yardstick: ${exchangeCpuMicros.toFixed(0)} µs of CPU per HTTP exchange`);
   const fake =
     PLATFORM === 'instant' ? await startInstantGraph() : await (await loadGraphFake(ctx)).start();
   const measureCpu = existsSync('/proc/stat');
@@ -463,13 +467,14 @@ export async function run(ctx) {
       `- "On the fake" counts the page posts the fake created during the burst: equal to the posted count means none was published twice.`,
       `- CPU per post: user + system time from /proc of each process over the burst, divided by ${BURST_POSTS.toLocaleString('en-US')}; "runner + fake" is this benchmark's own process, where the Graph fake runs; PostgreSQL is the bench database's backends and autovacuum, "shared" its WAL writer, checkpointer and background writer. "At most" is the CPUs' time divided by the total: the rate these costs allow if nothing else ran. "Other work" is the rest of the machine's busy time meanwhile (other people's processes).`,
       `- Each burst runs first right after its new worker process started (the api and the fake are warm from what came before), then once more: the warm burst is the steady state of a long-running worker, whose hot paths V8 has optimised by then.`,
+      `- Yardstick for comparing machines: one node:http exchange of a 16 KB answer (client and server in one new process, 50 keep-alive connections) cost ${exchangeCpuMicros.toFixed(0)} µs of CPU on this machine, measured just before the run (\`bench/lib/calibrate.mjs\`; it varies by about a fifth from run to run on the same machine). Figures measured where it costs much more are not comparable with these.`,
       `- Load average per burst (1 minute, before → after): ${bursts.map((burst) => `${burstLabel(burst)} ${burst.loadBefore} → ${burst.loadAfter}`).join('; ')}.`,
       machineLine(ctx, {
         loadBefore: ctx.machine.loadAverage,
         loadAfter: os.loadavg()[0].toFixed(1),
       }),
     ].join('\n');
-    return { markdown, summary: { lateness, bursts } };
+    return { markdown, summary: { exchangeCpuMicros, lateness, bursts } };
   } finally {
     await db.end();
     for (const worker of workers) await stop(worker);
