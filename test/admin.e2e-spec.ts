@@ -148,6 +148,40 @@ describe('administration: sign-in and access', () => {
     expect(names).toEqual(['analytics', 'images', 'maintenance', 'posts']);
   });
 
+  it('lets superusers, not staff, change the queues from the board', async () => {
+    const queue = app.app.get<Queue>(getQueueToken('analytics'), { strict: false });
+    const job = await queue.add('board-check', { from: 'test' }, { delay: 3_600_000 });
+    const staff = await signedInAgent(app, await staffUser(app));
+    const superuser = await signedInAgent(app, await staffUser(app, { superuser: true }));
+    try {
+      // Staff see the queues and their jobs, read-only.
+      const { body } = await staff.get('/admin/queues/api/queues').expect(200);
+      const analytics = (body.queues as { name: string; readOnlyMode: boolean }[]).find(
+        (entry) => entry.name === 'analytics',
+      );
+      expect(analytics?.readOnlyMode).toBe(true);
+      const seen = await staff.get(`/admin/queues/api/queues/analytics/${job.id}`).expect(200);
+      expect(seen.body.job).toMatchObject({ id: String(job.id), name: 'board-check' });
+      // Their changes are refused, and nothing changes.
+      await staff.put('/admin/queues/api/queues/analytics/promote').expect(405);
+      await staff.put(`/admin/queues/api/queues/analytics/${job.id}/clean`).expect(405);
+      await staff.put('/admin/queues/api/queues/analytics/clean/delayed').expect(405);
+      expect(await (await queue.getJob(job.id))?.getState()).toBe('delayed');
+
+      // A superuser's board can.
+      const own = await superuser.get('/admin/queues/api/queues').expect(200);
+      expect(
+        (own.body.queues as { name: string; readOnlyMode: boolean }[]).every(
+          (entry) => !entry.readOnlyMode,
+        ),
+      ).toBe(true);
+      await superuser.put('/admin/queues/api/queues/analytics/promote').expect(200);
+      expect(await (await queue.getJob(job.id))?.getState()).toBe('waiting');
+    } finally {
+      await (await queue.getJob(job.id))?.remove();
+    }
+  });
+
   it('ends the session on sign-out', async () => {
     const staff = await staffUser(app);
     const agent = await signedInAgent(app, staff);

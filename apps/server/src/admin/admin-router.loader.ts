@@ -26,7 +26,7 @@ import {
 } from './admin-session.js';
 import { AdminSignIn, StaffSignInRefused } from './admin-sign-in.service.js';
 import { COMPONENTS_BUNDLE } from './frontend/admin-components.js';
-import { queueBoardRouter } from './queue-board.js';
+import { queueBoard } from './queue-board.js';
 
 const COMPONENTS_BUNDLE_PATH = '/frontend/assets/components.bundle.js';
 
@@ -145,7 +145,10 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
 
     // Everything below is for signed-in staff only.
     router.use(this.staffOnly(loginPath));
-    router.use('/queues', await queueBoardRouter(this.queues(), `${rootPath}/queues`));
+    router.use(
+      '/queues',
+      await queueBoard(this.queues(), `${rootPath}/queues`, (request) => request.session.adminUser),
+    );
     router.use(formFields());
     buildRoutes({ admin, routes: AdminRoutes.routes, router });
     router.use(this.errors());
