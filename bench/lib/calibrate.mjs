@@ -15,7 +15,7 @@ const ROUNDS = 5;
  * CPU time (user + system, this process) per node:http exchange of a 16 KB answer, client and
  * server both in this process, over 50 keep-alive connections: the shape of the burst's image
  * downloads. The median of five rounds of `exchanges`, after two warm-up rounds; from one run to
- * the next on the same machine it still varies by about a fifth.
+ * the next on the same machine it still varied from 101 to 181 µs (5 December).
  */
 export async function httpExchangeCpuMicros(exchanges = 5_000) {
   const server = http.createServer((_, response) => {
