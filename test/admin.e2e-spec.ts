@@ -439,6 +439,41 @@ describe('administration: resources', () => {
     await search('User', 'x', { searchProperty: 'nope', 'filters.nope': '1' });
   });
 
+  it('keeps page sizes and page numbers within bounds: no whole-table read, no 500', async () => {
+    const owner = await registerUser(app);
+    const prompt = `Paged ${owner.id}`;
+    await insertImages(
+      app,
+      owner.id,
+      Array.from({ length: 60 }, () => ({ prompt })),
+    );
+    const search = (query: Record<string, string>) =>
+      staff
+        .get(`/admin/api/resources/GeneratedImage/actions/search/${encodeURIComponent(prompt)}`)
+        .query(query)
+        .expect(200);
+    const list = (query: Record<string, string>) =>
+      staff
+        .get('/admin/api/resources/GeneratedImage/actions/list')
+        .query({ 'filters.userId': String(owner.id), ...query })
+        .expect(200);
+
+    // Within bounds, both are honoured.
+    expect((await search({ perPage: '55' })).body.records).toHaveLength(55);
+    expect((await list({ perPage: '20', page: '3' })).body.records).toHaveLength(20);
+    // A search page size past the limit is the default (50), not the whole table.
+    expect((await search({ perPage: '100000000' })).body.records).toHaveLength(50);
+    // A page below 1, or not a number, is the first page; a size of 0 or below is the default.
+    for (const page of ['-1', '0', 'two', '1.5']) {
+      const { body } = await list({ page, perPage: '25' });
+      expect(body.meta.page).toBe(1);
+      expect(body.records).toHaveLength(25);
+    }
+    for (const perPage of ['-5', '0', 'x']) {
+      expect((await search({ perPage })).body.records).toHaveLength(50);
+    }
+  });
+
   it('keeps token and history records read-only, and creates or deletes nothing generically', async () => {
     const owner = await registerUser(app);
     const [family] = await app.dataSource.query(

@@ -293,7 +293,10 @@ function resourceOptions(spec: AdminResource): ResourceOptions {
  * AdminJS builds their query from any `filters.<column>` (a text one is LIKE '%value%': an oracle
  * that reads a hidden hash or token one character at a time), any `sortBy`, and any search
  * `searchProperty`; an unknown column is a 500. Anything else is dropped: an unknown filter is no
- * filter, an unknown sort is the default one, an unknown search property is the title.
+ * filter, an unknown sort is the default one, an unknown search property is the title. A page
+ * size or page number that is not a whole number from 1 to its limit is dropped too (the default
+ * is used): AdminJS caps the list's page size at 500 but not the search's (`perPage=10000000`
+ * would read a whole table), and a page below 1 is a negative OFFSET, a database error.
  */
 async function offeredQuery(
   request: ActionRequest,
@@ -331,6 +334,8 @@ async function offeredQuery(
       if (head === 'filters') return allowedFilter(key.slice('filters.'.length), value);
       if (head === 'sortBy') return key === head && sortable.has(value as string);
       if (head === 'direction') return key === head && (value === 'asc' || value === 'desc');
+      if (head === 'perPage') return key === head && wholeNumber(value, PER_PAGE_LIMIT);
+      if (head === 'page') return key === head && wholeNumber(value, PAGE_LIMIT);
       if (head === 'searchProperty') {
         const title = resource.titleProperty().propertyPath;
         return key === head && (filterable.has(value as string) || value === title);
@@ -339,6 +344,15 @@ async function offeredQuery(
     }),
   );
   return { ...request, query };
+}
+
+/** AdminJS's own cap on a list's page size, for search too. */
+const PER_PAGE_LIMIT = 500;
+/** Far past any page a person clicks to; an OFFSET costs its rows. */
+const PAGE_LIMIT = 10_000;
+
+function wholeNumber(value: unknown, limit: number): boolean {
+  return typeof value === 'string' && /^\d{1,9}$/.test(value) && +value >= 1 && +value <= limit;
 }
 
 function validFilterValue(type: string, value: unknown): boolean {
