@@ -1,5 +1,5 @@
 // A yardstick for the machine: the virtual machines here all call themselves "AMD EPYC", but the
-// same code's publishing burst cost 3.0–4.0 ms of CPU per post on one day and 1.9–2.3 ms on
+// same code's publishing burst cost 3.0–4.0 ms of CPU per post on one day and 1.9–2.5 ms on
 // another. A fixed piece of work measured in the same run says which kind of day a figure is from.
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -15,7 +15,7 @@ const ROUNDS = 5;
  * CPU time (user + system, this process) per node:http exchange of a 16 KB answer, client and
  * server both in this process, over 50 keep-alive connections: the shape of the burst's image
  * downloads. The median of five rounds of `exchanges`, after two warm-up rounds; from one run to
- * the next on the same machine it still varied from 101 to 181 µs (5 December).
+ * the next on the same machine it still varied from 98 to 181 µs (5 December).
  */
 export async function httpExchangeCpuMicros(exchanges = 5_000) {
   const server = http.createServer((_, response) => {

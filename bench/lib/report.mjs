@@ -23,8 +23,8 @@ function commit() {
 
 /**
  * The CPU's name, with its family and model from /proc/cpuinfo: the virtual machines here name
- * themselves only "AMD EPYC", and the same code's burst took half the CPU per post on one day
- * as on another, both on an "AMD EPYC": figures from different machines are not comparable.
+ * themselves only "AMD EPYC", and the same code's burst took about 0.6 times the CPU per post on
+ * one day as on another, both on an "AMD EPYC": figures from different machines don't compare.
  */
 function cpuModel() {
   const name = os.cpus()[0]?.model?.trim() ?? 'unknown';
