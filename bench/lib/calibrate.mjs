@@ -1,6 +1,5 @@
-// A yardstick for the machine: the virtual machines here all call themselves "AMD EPYC", but the
-// same code's publishing burst cost 3.0–4.0 ms of CPU per post on one day and 1.9–2.5 ms on
-// another. A fixed piece of work measured in the same run says which kind of day a figure is from.
+// A yardstick for the machine, measured in the same run as the figures it qualifies (why:
+// docs/decisions.md, "Benchmark figures carry the machine they came from").
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +16,7 @@ const ROUNDS = 5;
  * downloads. The median of five rounds of `exchanges`, after two warm-up rounds; from one run to
  * the next on the same machine it still varied from 98 to 181 µs (5 December).
  */
-export async function httpExchangeCpuMicros(exchanges = 5_000) {
+async function httpExchangeCpuMicros(exchanges = 5_000) {
   const server = http.createServer((_, response) => {
     response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': BODY.length });
     response.end(BODY);

@@ -21,11 +21,7 @@ function commit() {
   }
 }
 
-/**
- * The CPU's name, with its family and model from /proc/cpuinfo: the virtual machines here name
- * themselves only "AMD EPYC", and the same code's burst took about 0.6 times the CPU per post on
- * one day as on another, both on an "AMD EPYC": figures from different machines don't compare.
- */
+/** The CPU's name, with its family and model from /proc/cpuinfo (why: docs/decisions.md). */
 function cpuModel() {
   const name = os.cpus()[0]?.model?.trim() ?? 'unknown';
   try {
