@@ -4,7 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from '@app/common';
-import { dataSourceOptions } from '@app/database';
+import { DatabaseModule, dataSourceOptions } from '@app/database';
 import { AdminPanelModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config.module.js';
@@ -55,6 +55,7 @@ export class AppModule {
           // TypeORM's own logger would print expected ones (a duplicate caught as a 400) to the console.
           logging: false,
         }),
+        DatabaseModule,
         RedisModule,
         JobsModule.forRoot(config),
         ...(config.roles.has('scheduler') ? [ScheduleModule.forRoot()] : []),

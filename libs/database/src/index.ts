@@ -16,3 +16,8 @@ export * from './scheduled-post/scheduled-post.entity.js';
 export * from './social-account/social-account.entity.js';
 export * from './posting-schedule/posting-schedule.entity.js';
 export * from './schedule-run/schedule-run.entity.js';
+export * from './database.module.js';
+export * from './queries.js';
+export * from './generated-image/generated-image.queries.js';
+export * from './scheduled-post/scheduled-post.queries.js';
+export * from './social-account/social-account.queries.js';

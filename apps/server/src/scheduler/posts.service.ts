@@ -3,11 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
 import { APP_CONFIG, type AppConfig, FieldValidationError, NotFoundError } from '@app/common';
 import {
+  chooseAccount,
   GeneratedImage,
+  GeneratedImageQueries,
+  isPublishable,
   PostAnalytics,
   type PostStatus,
   ScheduledPost,
   SocialAccount,
+  SocialAccountQueries,
   type SocialPlatform,
 } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
@@ -45,6 +49,8 @@ export class PostsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly queue: JobQueue,
+    private readonly images: GeneratedImageQueries,
+    private readonly accounts: SocialAccountQueries,
   ) {}
 
   async schedule(
@@ -334,15 +340,11 @@ export class PostsService {
     userId: number,
     imageId: number,
   ): Promise<void> {
-    const image = await manager.getRepository(GeneratedImage).findOne({
-      select: { id: true, status: true, renditionKey: true },
-      where: { id: imageId, userId },
-    });
+    const image = await this.images.findForPosting(imageId, userId, manager);
     if (!image)
       throw FieldValidationError.of('image', `Invalid pk "${imageId}" - object does not exist.`);
-    if (image.status !== 'validated' || !image.renditionKey) {
+    if (!isPublishable(image))
       throw FieldValidationError.of('image', 'Only a validated image can be scheduled.');
-    }
   }
 
   /** The given account (the user's, on that platform, usable) or the user's only usable one there. */
@@ -352,9 +354,10 @@ export class PostsService {
     platform: SocialPlatform,
     accountId?: number,
   ): Promise<number> {
-    const accounts = manager.getRepository(SocialAccount);
     if (accountId !== undefined) {
-      const account = await accounts.findOneBy({ id: accountId, userId });
+      const account = await manager
+        .getRepository(SocialAccount)
+        .findOneBy({ id: accountId, userId });
       if (!account)
         throw FieldValidationError.of(
           'account',
@@ -365,24 +368,19 @@ export class PostsService {
           'account',
           `This account is on ${account.platform}, not ${platform}.`,
         );
-      if (account.status !== 'active')
-        throw FieldValidationError.of(
-          'account',
-          `This account is ${account.status.replace('_', ' ')}.`,
-        );
-      return account.id;
     }
-    const usable = await accounts.find({
-      select: { id: true },
-      where: { userId, platform, status: 'active' },
-      take: 2,
-    });
-    if (usable.length === 1) return usable[0].id;
+    const choice = chooseAccount(
+      await this.accounts.onPlatform(userId, platform, manager),
+      accountId !== undefined ? [accountId] : [],
+    );
+    if ('id' in choice) return choice.id;
     throw FieldValidationError.of(
       'account',
-      usable.length === 0
-        ? `Connect a ${platform} account first.`
-        : `You have several ${platform} accounts: say which one.`,
+      choice.problem === 'inactive'
+        ? `This account is ${choice.status.replace('_', ' ')}.`
+        : choice.problem === 'none'
+          ? `Connect a ${platform} account first.`
+          : `You have several ${platform} accounts: say which one.`,
     );
   }
 

@@ -4,13 +4,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import {
-  GeneratedImage,
+  type AccountChoice,
+  chooseAccount,
+  type GeneratedImage,
+  GeneratedImageQueries,
+  isPublishable,
   PostingSchedule,
   Profile,
   ScheduledPost,
   ScheduleRun,
-  SocialAccount,
-  type SocialPlatform,
+  SocialAccountQueries,
   withTrySessionAdvisoryLock,
 } from '@app/database';
 import { ImageGenerationService } from '../images/image-generation.service.js';
@@ -51,6 +54,8 @@ export class ScheduleRunner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly posts: PostsService,
     private readonly generation: ImageGenerationService,
+    private readonly images: GeneratedImageQueries,
+    private readonly accounts: SocialAccountQueries,
   ) {}
 
   @Interval('schedule-runs', 2000)
@@ -238,15 +243,18 @@ export class ScheduleRunner {
     occurrence: Date,
   ): Promise<{ skip: string } | { posts: ScheduledPost[]; notes: string[]; imageId: number }> {
     const picked = schedule.prompt
-      ? await generatedImage(manager, run)
-      : await oldestUnpostedImage(manager, schedule);
+      ? await generatedImage(this.images, manager, run)
+      : await this.oldestUnpostedImage(manager, schedule);
     if ('skip' in picked) return picked;
     const notes: string[] = [];
     const posts: ScheduledPost[] = [];
     for (const platform of schedule.platforms) {
-      const account = await accountFor(manager, schedule, platform);
-      if ('skip' in account) {
-        notes.push(account.skip);
+      const account = chooseAccount(
+        await this.accounts.onPlatform(schedule.userId, platform, manager),
+        schedule.accountIds,
+      );
+      if ('problem' in account) {
+        notes.push(noAccount(platform, account));
         continue;
       }
       posts.push(
@@ -268,6 +276,19 @@ export class ScheduleRunner {
     }
     if (posts.length === 0) return { skip: notes.join(' ') };
     return { posts, notes, imageId: picked.id };
+  }
+
+  /** The oldest publishable image with one of the tags that no post has used or is about to use. */
+  private async oldestUnpostedImage(
+    manager: EntityManager,
+    schedule: PostingSchedule,
+  ): Promise<{ skip: string } | { id: number }> {
+    const id = await this.images.oldestUnpostedWithTags(schedule.userId, schedule.tags, manager);
+    if (id === null)
+      return {
+        skip: `No validated, never-posted image carries one of the tags: ${schedule.tags.join(', ')}.`,
+      };
+    return { id };
   }
 }
 
@@ -304,64 +325,29 @@ const NOT_READY: Record<string, string> = {
   rejected: 'The image was rejected.',
 };
 
+/** The image requested for this run, if it can be posted; else why not. */
 async function generatedImage(
+  images: GeneratedImageQueries,
   manager: EntityManager,
   run: ScheduleRun,
 ): Promise<{ skip: string } | { id: number }> {
   if (!run.imageId) return { skip: 'No image was requested for this occurrence.' };
-  const image = await manager.getRepository(GeneratedImage).findOne({
-    select: { id: true, status: true, renditionKey: true, errorMessage: true },
-    where: { id: run.imageId },
-  });
+  const image = await images.findForPosting(run.imageId, null, manager);
   if (!image) return { skip: 'The image was deleted.' };
-  if (image.status === 'validated' && image.renditionKey) return { id: image.id };
+  if (isPublishable(image)) return { id: image.id };
   if (image.status === 'failed')
     return { skip: `The image could not be generated: ${image.errorMessage || 'failed'}.` };
   return { skip: NOT_READY[image.status] ?? `The image is ${image.status}.` };
 }
 
-/** The oldest validated image with one of the tags that no post has used or is about to use. */
-async function oldestUnpostedImage(
-  manager: EntityManager,
-  schedule: PostingSchedule,
-): Promise<{ skip: string } | { id: number }> {
-  const rows: { id: number }[] = await manager.query(
-    `SELECT i.id FROM generated_images i
-     WHERE i.user_id = $1 AND i.status = 'validated' AND i.rendition_key IS NOT NULL
-       AND EXISTS (SELECT 1 FROM generated_image_tags it JOIN image_tags t ON t.id = it.tag_id
-                   WHERE it.image_id = i.id AND t.name = ANY($2))
-       AND NOT EXISTS (SELECT 1 FROM scheduled_posts p
-                       WHERE p.image_id = i.id AND p.status IN ('scheduled', 'processing', 'posted'))
-     ORDER BY i.created_at, i.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED`,
-    [schedule.userId, schedule.tags],
-  );
-  if (rows.length === 0)
-    return {
-      skip: `No validated, never-posted image carries one of the tags: ${schedule.tags.join(', ')}.`,
-    };
-  return { id: rows[0].id };
-}
-
-async function accountFor(
-  manager: EntityManager,
-  schedule: PostingSchedule,
-  platform: SocialPlatform,
-): Promise<{ skip: string } | { id: number }> {
-  const accounts = await manager.getRepository(SocialAccount).find({
-    select: { id: true, status: true, platform: true },
-    where: { userId: schedule.userId, platform },
-    order: { id: 'ASC' },
-  });
-  const chosen = accounts.filter((account) => schedule.accountIds.includes(account.id));
-  const candidates = chosen.length > 0 ? chosen : accounts.filter((a) => a.status === 'active');
-  if (candidates.length === 0)
-    return { skip: `No active ${platform} account: nothing posted there.` };
-  if (candidates.length > 1)
-    return { skip: `Several ${platform} accounts and none chosen: nothing posted there.` };
-  const [account] = candidates;
-  if (account.status !== 'active')
-    return {
-      skip: `The ${platform} account is ${account.status.replace('_', ' ')}: nothing posted there.`,
-    };
-  return { id: account.id };
+/** Why a schedule's occurrence posts nothing on a platform, from `chooseAccount()`. */
+function noAccount(platform: string, choice: Exclude<AccountChoice, { id: number }>): string {
+  switch (choice.problem) {
+    case 'none':
+      return `No active ${platform} account: nothing posted there.`;
+    case 'several':
+      return `Several ${platform} accounts and none chosen: nothing posted there.`;
+    case 'inactive':
+      return `The ${platform} account is ${choice.status.replace('_', ' ')}: nothing posted there.`;
+  }
 }
