@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { PUBLISH_STATEMENTS } from '../apps/server/src/scheduler/publish-post.processor.js';
+import { PUBLISH_STATEMENTS } from '@app/database';
 import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 
 interface PlanNode {

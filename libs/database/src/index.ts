@@ -21,3 +21,7 @@ export * from './queries.js';
 export * from './generated-image/generated-image.queries.js';
 export * from './scheduled-post/scheduled-post.queries.js';
 export * from './social-account/social-account.queries.js';
+export * from './scheduled-post/publish-statements.js';
+export * from './statement-batcher.js';
+export * from './post-analytics/post-analytics.queries.js';
+export * from './admin-dashboard.queries.js';

@@ -1,6 +1,14 @@
+import { AdminDashboardQueries } from './admin-dashboard.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
+import { PostAnalyticsQueries } from './post-analytics/post-analytics.queries.js';
 import { ScheduledPostQueries } from './scheduled-post/scheduled-post.queries.js';
 import { SocialAccountQueries } from './social-account/social-account.queries.js';
 
 /** Every queries class, provided and exported by DatabaseModule. */
-export const QUERIES = [GeneratedImageQueries, ScheduledPostQueries, SocialAccountQueries];
+export const QUERIES = [
+  AdminDashboardQueries,
+  GeneratedImageQueries,
+  PostAnalyticsQueries,
+  ScheduledPostQueries,
+  SocialAccountQueries,
+];

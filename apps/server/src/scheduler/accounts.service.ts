@@ -8,7 +8,7 @@ import {
   NotFoundError,
   TokenCipher,
 } from '@app/common';
-import { SocialAccount } from '@app/database';
+import { SocialAccount, SocialAccountQueries } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
 import type { CreateAccountDto, UpdateAccountDto } from './dto/account.dto.js';
 
@@ -30,21 +30,13 @@ export class AccountsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly rows: SocialAccountQueries,
   ) {
     this.cipher = new TokenCipher(config.crypto.tokenEncryptionKey);
   }
 
-  async list(
-    userId: number,
-    window: PageWindow,
-  ): Promise<{ count: number; rows: SocialAccount[] }> {
-    const [rows, count] = await this.dataSource.getRepository(SocialAccount).findAndCount({
-      where: { userId },
-      order: { platform: 'ASC', id: 'ASC' },
-      skip: window.offset,
-      take: window.pageSize,
-    });
-    return { count, rows };
+  list(userId: number, window: PageWindow): Promise<{ count: number; rows: SocialAccount[] }> {
+    return this.rows.listForUser(userId, { offset: window.offset, limit: window.pageSize });
   }
 
   async get(
@@ -52,7 +44,7 @@ export class AccountsService {
     id: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<SocialAccount> {
-    const account = await manager.getRepository(SocialAccount).findOneBy({ id, userId });
+    const account = await this.rows.findOwned(userId, id, manager);
     if (!account) throw new NotFoundError('account');
     return account;
   }
@@ -60,22 +52,23 @@ export class AccountsService {
   /** Tokens are sealed to their row, so the row comes first; both in one transaction. */
   async create(userId: number, dto: CreateAccountDto): Promise<SocialAccount> {
     return this.dataSource.transaction(async (manager) => {
-      const inserted = await manager
-        .insert(SocialAccount, {
-          userId,
-          platform: dto.platform,
-          accountId: dto.account_id,
-          displayName: dto.display_name ?? '',
-          accessTokenEncrypted: '',
-          expiresAt: dto.expires_at ? new Date(dto.expires_at) : null,
-        })
+      const id = await this.rows
+        .insert(
+          {
+            userId,
+            platform: dto.platform,
+            accountId: dto.account_id,
+            displayName: dto.display_name ?? '',
+            expiresAt: dto.expires_at ? new Date(dto.expires_at) : null,
+          },
+          manager,
+        )
         .catch((error: unknown) => {
           throw duplicateAccount(error) ?? error;
         });
-      const id = (inserted.identifiers[0] as { id: number }).id;
-      await manager.update(
-        SocialAccount,
-        { id },
+      await this.rows.change(
+        userId,
+        id,
         {
           accessTokenEncrypted: this.cipher.encrypt(
             dto.access_token,
@@ -85,6 +78,7 @@ export class AccountsService {
             ? this.cipher.encrypt(dto.refresh_token, tokenContext(id, 'refresh_token'))
             : null,
         },
+        manager,
       );
       return this.get(userId, id, manager);
     });
@@ -92,8 +86,8 @@ export class AccountsService {
 
   async update(userId: number, id: number, dto: UpdateAccountDto): Promise<SocialAccount> {
     return this.dataSource.transaction(async (manager) => {
-      await this.lock(manager, userId, id);
-      const changes: Partial<SocialAccount> = { updatedAt: new Date() };
+      if (!(await this.rows.lockOwned(userId, id, manager))) throw new NotFoundError('account');
+      const changes: Parameters<SocialAccountQueries['change']>[2] = {};
       if (dto.display_name !== undefined) changes.displayName = dto.display_name;
       if (dto.expires_at !== undefined) changes.expiresAt = new Date(dto.expires_at);
       if (dto.status !== undefined) changes.status = dto.status;
@@ -111,7 +105,7 @@ export class AccountsService {
           tokenContext(id, 'refresh_token'),
         );
       }
-      await manager.update(SocialAccount, { id, userId }, changes);
+      await this.rows.change(userId, id, changes, manager);
       return this.get(userId, id, manager);
     });
   }
@@ -119,13 +113,7 @@ export class AccountsService {
   /** Disconnects it; the schedules that named it forget it (their platform falls back to the rule for none). */
   async delete(userId: number, id: number): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const result = await manager.getRepository(SocialAccount).delete({ id, userId });
-      if (!result.affected) throw new NotFoundError('account');
-      await manager.query(
-        `UPDATE posting_schedules SET account_ids = array_remove(account_ids, $1), updated_at = now()
-         WHERE user_id = $2 AND $1 = ANY(account_ids)`,
-        [id, userId],
-      );
+      if (!(await this.rows.disconnect(userId, id, manager))) throw new NotFoundError('account');
     });
   }
 
@@ -134,12 +122,7 @@ export class AccountsService {
     accountId: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<AccountTokens> {
-    const row = await manager
-      .getRepository(SocialAccount)
-      .createQueryBuilder('account')
-      .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
-      .where('account.id = :accountId', { accountId })
-      .getOneOrFail();
+    const row = await this.rows.withSealedTokens(accountId, manager);
     return this.open(row);
   }
 
@@ -157,16 +140,6 @@ export class AccountsService {
         ? this.cipher.decrypt(row.refreshTokenEncrypted, tokenContext(row.id, 'refresh_token'))
         : null,
     };
-  }
-
-  private async lock(manager: EntityManager, userId: number, id: number): Promise<void> {
-    const found = await manager
-      .getRepository(SocialAccount)
-      .createQueryBuilder('account')
-      .setLock('pessimistic_write')
-      .where('account.id = :id AND account.user_id = :userId', { id, userId })
-      .getExists();
-    if (!found) throw new NotFoundError('account');
   }
 }
 

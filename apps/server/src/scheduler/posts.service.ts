@@ -1,16 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig, FieldValidationError, NotFoundError } from '@app/common';
 import {
   chooseAccount,
-  GeneratedImage,
   GeneratedImageQueries,
   isPublishable,
-  PostAnalytics,
-  type PostStatus,
+  type PostAnalytics,
+  PostAnalyticsQueries,
+  type PostImage,
+  type PostListQuery,
   ScheduledPost,
-  SocialAccount,
+  ScheduledPostQueries,
   SocialAccountQueries,
   type SocialPlatform,
 } from '@app/database';
@@ -22,21 +23,11 @@ import type { PatchPostDto, SchedulePostDto } from './dto/post.dto.js';
 import { checkText } from './platforms/platform.registry.js';
 import { PostStateError } from './posts.errors.js';
 
-export type PostImage = Pick<
-  GeneratedImage,
-  'id' | 'prompt' | 'status' | 'thumbnailKey' | 'renditionKey'
->;
+export type { PostImage };
 export interface PostWithImage {
   post: ScheduledPost;
   image: PostImage | null;
 }
-
-const ORDER_COLUMNS = {
-  scheduled_time: 'post.scheduled_time',
-  created_at: 'post.created_at',
-  posted_at: 'post.posted_at',
-  status: 'post.status',
-} as const;
 
 export function publishJobId(postId: number, version: number): string {
   return `publish-post:${postId}:${version}`;
@@ -51,6 +42,8 @@ export class PostsService {
     private readonly queue: JobQueue,
     private readonly images: GeneratedImageQueries,
     private readonly accounts: SocialAccountQueries,
+    private readonly rows: ScheduledPostQueries,
+    private readonly analyticsRows: PostAnalyticsQueries,
   ) {}
 
   async schedule(
@@ -64,8 +57,8 @@ export class PostsService {
     const post = await this.dataSource.transaction(async (manager) => {
       await this.assertSchedulableImage(manager, userId, dto.image);
       const accountId = await this.resolveAccount(manager, userId, dto.platform, dto.account);
-      const inserted = await manager.save(
-        manager.create(ScheduledPost, {
+      return this.rows.insert(
+        {
           userId,
           imageId: dto.image,
           accountId,
@@ -73,10 +66,9 @@ export class PostsService {
           caption: dto.caption,
           hashtags,
           scheduledTime,
-          status: 'scheduled',
-        }),
+        },
+        manager,
       );
-      return inserted;
     });
     const taskId = await this.enqueue(post, now);
     return { ...(await this.get(userId, post.id)), taskId };
@@ -87,39 +79,22 @@ export class PostsService {
     query: ListPostsQuery,
     window: PageWindow,
   ): Promise<{ count: number; rows: PostWithImage[] }> {
-    const builder = this.dataSource
-      .getRepository(ScheduledPost)
-      .createQueryBuilder('post')
-      .where('post.user_id = :userId', { userId });
-    if (query.status) builder.andWhere('post.status = :status', { status: query.status });
-    if (query.platform) builder.andWhere('post.platform = :platform', { platform: query.platform });
-    if (query.start_date)
-      builder.andWhere('post.scheduled_time >= :start', { start: new Date(query.start_date) });
-    if (query.end_date) {
-      const end = /^\d{4}-\d{2}-\d{2}$/.test(query.end_date)
-        ? new Date(Date.parse(`${query.end_date}T00:00:00Z`) + 86_400_000)
-        : new Date(Date.parse(query.end_date) + 1);
-      builder.andWhere('post.scheduled_time < :end', { end });
-    }
-    if (query.search) {
-      const pattern = `%${query.search.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
-      builder.andWhere(
-        new Brackets((where) =>
-          where
-            .where('post.caption ILIKE :pattern', { pattern })
-            .orWhere('post.hashtags ILIKE :pattern', { pattern }),
-        ),
-      );
-    }
     const ordering = query.ordering ?? '-scheduled_time';
-    const direction = ordering.startsWith('-') ? 'DESC' : 'ASC';
-    const column = ORDER_COLUMNS[ordering.replace(/^-/, '') as keyof typeof ORDER_COLUMNS];
-    const [posts, count] = await builder
-      .orderBy(column, direction, direction === 'DESC' ? 'NULLS LAST' : 'NULLS FIRST')
-      .addOrderBy('post.id', direction)
-      .offset(window.offset)
-      .limit(window.pageSize)
-      .getManyAndCount();
+    const { count, rows: posts } = await this.rows.list(userId, {
+      status: query.status,
+      platform: query.platform,
+      from: query.start_date ? new Date(query.start_date) : undefined,
+      until: query.end_date
+        ? /^\d{4}-\d{2}-\d{2}$/.test(query.end_date)
+          ? new Date(Date.parse(`${query.end_date}T00:00:00Z`) + 86_400_000)
+          : new Date(Date.parse(query.end_date) + 1)
+        : undefined,
+      search: query.search || undefined,
+      orderBy: ordering.replace(/^-/, '') as PostListQuery['orderBy'],
+      descending: ordering.startsWith('-'),
+      offset: window.offset,
+      limit: window.pageSize,
+    });
     const images = await this.imagesOf(posts);
     return {
       count,
@@ -135,7 +110,7 @@ export class PostsService {
     postId: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<PostWithImage> {
-    const post = await manager.getRepository(ScheduledPost).findOneBy({ id: postId, userId });
+    const post = await this.rows.findOwned(userId, postId, manager);
     if (!post) throw new NotFoundError('post');
     const images = await this.imagesOf([post], manager);
     return { post, image: post.imageId ? (images.get(post.imageId) ?? null) : null };
@@ -162,16 +137,19 @@ export class PostsService {
         dto.caption ?? current.caption,
         dto.hashtags ?? current.hashtags,
       );
-      const changes: Partial<ScheduledPost> = { updatedAt: new Date() };
-      if (dto.caption !== undefined) changes.caption = dto.caption;
-      if (dto.hashtags !== undefined) changes.hashtags = dto.hashtags;
+      const text: Partial<Pick<ScheduledPost, 'caption' | 'hashtags'>> = {};
+      if (dto.caption !== undefined) text.caption = dto.caption;
+      if (dto.hashtags !== undefined) text.hashtags = dto.hashtags;
       const rearm =
         scheduledTime !== undefined &&
         (current.status === 'failed' ||
           scheduledTime.getTime() !== current.scheduledTime.getTime());
-      if (rearm) Object.assign(changes, rearmed(current, scheduledTime));
-      await manager.update(ScheduledPost, { id: current.id }, changes);
-      return { post: { ...current, ...changes } as ScheduledPost, rearm };
+      return {
+        post: rearm
+          ? await this.rows.rearm(current, scheduledTime, manager, text)
+          : await this.rows.editText(current, text, manager),
+        rearm,
+      };
     });
     if (rearm) await this.enqueue(post, now);
     return this.get(userId, postId);
@@ -182,12 +160,7 @@ export class PostsService {
       const current = await this.lock(manager, userId, postId);
       if (current.status !== 'scheduled' && current.status !== 'failed')
         throw new PostStateError('cancel', current.status);
-      // A new version: the waiting job, if any, finds nothing to claim.
-      await manager.update(
-        ScheduledPost,
-        { id: current.id },
-        { status: 'cancelled', version: current.version + 1, updatedAt: new Date() },
-      );
+      await this.rows.cancel(current, manager);
     });
     return this.get(userId, postId);
   }
@@ -202,9 +175,7 @@ export class PostsService {
       const current = await this.lock(manager, userId, postId);
       if (!['scheduled', 'failed', 'cancelled'].includes(current.status))
         throw new PostStateError('publish', current.status);
-      const changes = { ...rearmed(current, now), updatedAt: new Date() };
-      await manager.update(ScheduledPost, { id: current.id }, changes);
-      return { ...current, ...changes } as ScheduledPost;
+      return this.rows.rearm(current, now, manager);
     });
     const taskId = await this.enqueue(post, now);
     return { ...(await this.get(userId, postId)), taskId };
@@ -223,8 +194,8 @@ export class PostsService {
       if (original.status !== 'posted') throw new PostStateError('republish', original.status);
       if (!original.imageId)
         throw FieldValidationError.of('image', 'The image of this post no longer exists.');
-      return manager.save(
-        manager.create(ScheduledPost, {
+      return this.rows.insert(
+        {
           userId,
           imageId: original.imageId,
           accountId: original.accountId,
@@ -232,9 +203,9 @@ export class PostsService {
           caption: original.caption,
           hashtags: original.hashtags,
           scheduledTime: when,
-          status: 'scheduled',
           metadata: { republished_from: original.id },
-        }),
+        },
+        manager,
       );
     });
     const taskId = await this.enqueue(copy, now);
@@ -244,20 +215,7 @@ export class PostsService {
   async analytics(userId: number, postId: number): Promise<PostAnalytics> {
     const { post } = await this.get(userId, postId);
     if (post.status !== 'posted') throw new PostStateError('read the analytics of', post.status);
-    const existing = await this.dataSource
-      .getRepository(PostAnalytics)
-      .findOneBy({ scheduledPostId: post.id });
-    if (existing) return existing;
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(PostAnalytics)
-      .values({ scheduledPostId: post.id, platform: post.platform })
-      .orIgnore()
-      .execute();
-    return this.dataSource
-      .getRepository(PostAnalytics)
-      .findOneByOrFail({ scheduledPostId: post.id });
+    return this.analyticsRows.findOrCreate(post.id, post.platform);
   }
 
   async syncAnalytics(userId: number, postId: number, now = new Date()): Promise<string> {
@@ -271,37 +229,15 @@ export class PostsService {
   }
 
   async statistics(userId: number, now = new Date()) {
-    const [byStatus, byPlatform, upcoming, engagement] = await Promise.all([
-      this.dataSource.query(
-        'SELECT status, count(*)::int AS n FROM scheduled_posts WHERE user_id = $1 GROUP BY status',
-        [userId],
-      ),
-      this.dataSource.query(
-        'SELECT platform, count(*)::int AS n FROM scheduled_posts WHERE user_id = $1 GROUP BY platform',
-        [userId],
-      ),
-      this.dataSource.query(
-        `SELECT count(*)::int AS n FROM scheduled_posts WHERE user_id = $1 AND status = 'scheduled' AND scheduled_time > $2`,
-        [userId, now],
-      ),
-      this.dataSource.query(
-        `SELECT coalesce(avg(a.engagement_rate), 0)::float AS rate FROM post_analytics a
-         JOIN scheduled_posts p ON p.id = a.scheduled_post_id WHERE p.user_id = $1 AND a.last_synced_at IS NOT NULL`,
-        [userId],
-      ),
-    ]);
-    const count = (status: PostStatus) =>
-      (byStatus as { status: string; n: number }[]).find((row) => row.status === status)?.n ?? 0;
+    const counts = await this.rows.counts(userId, now);
     return {
-      total_scheduled: count('scheduled') + count('processing'),
-      total_posted: count('posted'),
-      total_failed: count('failed'),
-      total_cancelled: count('cancelled'),
-      upcoming_posts: (upcoming as { n: number }[])[0].n,
-      posts_by_platform: Object.fromEntries(
-        (byPlatform as { platform: string; n: number }[]).map((row) => [row.platform, row.n]),
-      ),
-      average_engagement_rate: Math.round((engagement as { rate: number }[])[0].rate * 100) / 100,
+      total_scheduled: counts.byStatus.scheduled + counts.byStatus.processing,
+      total_posted: counts.byStatus.posted,
+      total_failed: counts.byStatus.failed,
+      total_cancelled: counts.byStatus.cancelled,
+      upcoming_posts: counts.upcoming,
+      posts_by_platform: counts.byPlatform,
+      average_engagement_rate: Math.round(counts.averageEngagementRate * 100) / 100,
     };
   }
 
@@ -325,12 +261,7 @@ export class PostsService {
     userId: number,
     postId: number,
   ): Promise<ScheduledPost> {
-    const post = await manager
-      .getRepository(ScheduledPost)
-      .createQueryBuilder('post')
-      .setLock('pessimistic_write')
-      .where('post.id = :postId AND post.user_id = :userId', { postId, userId })
-      .getOne();
+    const post = await this.rows.lockOwned(userId, postId, manager);
     if (!post) throw new NotFoundError('post');
     return post;
   }
@@ -355,9 +286,7 @@ export class PostsService {
     accountId?: number,
   ): Promise<number> {
     if (accountId !== undefined) {
-      const account = await manager
-        .getRepository(SocialAccount)
-        .findOneBy({ id: accountId, userId });
+      const account = await this.accounts.findOwned(userId, accountId, manager);
       if (!account)
         throw FieldValidationError.of(
           'account',
@@ -384,34 +313,15 @@ export class PostsService {
     );
   }
 
-  private async imagesOf(
+  private imagesOf(
     posts: ScheduledPost[],
     manager: EntityManager = this.dataSource.manager,
   ): Promise<Map<number, PostImage>> {
-    const ids = [
-      ...new Set(posts.map((post) => post.imageId).filter((id): id is number => id !== null)),
-    ];
-    if (ids.length === 0) return new Map();
-    const images = await manager.getRepository(GeneratedImage).find({
-      select: { id: true, prompt: true, status: true, thumbnailKey: true, renditionKey: true },
-      where: { id: In(ids) },
-    });
-    return new Map(images.map((image) => [image.id, image]));
+    return this.rows.images(
+      posts.map((post) => post.imageId).filter((id): id is number => id !== null),
+      manager,
+    );
   }
-}
-
-/** A post put back to wait for its (new) time: a new version, the last outcome cleared. */
-function rearmed(post: ScheduledPost, scheduledTime: Date): Partial<ScheduledPost> {
-  return {
-    status: 'scheduled',
-    scheduledTime,
-    version: post.version + 1,
-    errorMessage: '',
-    errorCode: null,
-    attempts: 0,
-    checkpoint: {},
-    leaseUntil: null,
-  };
 }
 
 function futureTime(value: string, now: Date): Date {

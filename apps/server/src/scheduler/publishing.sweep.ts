@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression, Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { withTryAdvisoryLock } from '@app/database';
+import { ScheduledPostQueries, withTryAdvisoryLock } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
 import { PostsService, publishJobId } from './posts.service.js';
@@ -24,6 +24,7 @@ export class PublishingSweep {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly posts: PostsService,
     private readonly queue: JobQueue,
+    private readonly rows: ScheduledPostQueries,
   ) {}
 
   @Interval('sweep-posts', 5000)
@@ -34,13 +35,7 @@ export class PublishingSweep {
 
   private async sweep(now: Date): Promise<{ requeued: number; reconciling: number }> {
     // Due within the next minute, and untouched for a few seconds (the API enqueues right after its commit).
-    const due: { id: number; version: number; scheduled_time: Date }[] =
-      await this.dataSource.query(
-        `SELECT id, version, scheduled_time FROM scheduled_posts
-       WHERE status = 'scheduled' AND scheduled_time <= $1::timestamptz + interval '1 minute' AND updated_at < $1::timestamptz - interval '5 seconds'
-       ORDER BY scheduled_time LIMIT $2`,
-        [now, BATCH],
-      );
+    const due = await this.rows.findDue(now, BATCH);
     const queue = this.queue.queueFor(JobName.PublishPost);
     const jobs = await Promise.all(
       due.map((post) => queue.getJob(publishJobId(post.id, post.version))),
@@ -52,24 +47,18 @@ export class PublishingSweep {
       if (state === 'missing' || state === 'completed' || state === 'failed') {
         // A finished job left a post still scheduled at this version: run it under a fresh id.
         if (job && state !== 'missing') await job.remove().catch(() => undefined);
-        await this.posts.enqueue(
-          { id: post.id, version: post.version, scheduledTime: new Date(post.scheduled_time) },
-          now,
-        );
+        await this.posts.enqueue(post, now);
         requeued++;
       }
     }
-    const stuck: { id: number; version: number; lease_until: Date }[] = await this.dataSource.query(
-      `SELECT id, version, lease_until FROM scheduled_posts WHERE status = 'processing' AND lease_until < $1 ORDER BY lease_until LIMIT $2`,
-      [now, BATCH],
-    );
+    const stuck = await this.rows.findStuck(now, BATCH);
     for (const post of stuck) {
       await this.queue.enqueue(
         JobName.ReconcilePost,
         { postId: post.id, version: post.version },
         {
           // Each reconcile extends the lease, so the next round has an id of its own.
-          jobId: `reconcile-post:${post.id}:${post.version}:${new Date(post.lease_until).getTime()}`,
+          jobId: `reconcile-post:${post.id}:${post.version}:${post.leaseUntil.getTime()}`,
         },
       );
     }
@@ -83,19 +72,13 @@ export class PublishingSweep {
   @Cron(CronExpression.EVERY_HOUR, { name: 'sync-post-analytics' })
   async syncAnalytics(now = new Date()): Promise<number> {
     const outcome = await withTryAdvisoryLock(this.dataSource, ANALYTICS_LOCK, async () => {
-      const posts: { id: number }[] = await this.dataSource.query(
-        `SELECT p.id FROM scheduled_posts p LEFT JOIN post_analytics a ON a.scheduled_post_id = p.id
-         WHERE p.status = 'posted' AND p.posted_at > $1::timestamptz - interval '30 days'
-           AND (a.last_synced_at IS NULL OR a.last_synced_at < $1::timestamptz - interval '50 minutes')
-         LIMIT 5000`,
-        [now],
-      );
+      const posts = await this.rows.findAnalyticsDue(now, 5000);
       const hour = now.toISOString().slice(0, 13);
-      for (const post of posts) {
+      for (const postId of posts) {
         await this.queue.enqueue(
           JobName.SyncPostAnalytics,
-          { postId: post.id },
-          { jobId: `sync-analytics:${post.id}:${hour}` },
+          { postId },
+          { jobId: `sync-analytics:${postId}:${hour}` },
         );
       }
       return posts.length;

@@ -8,6 +8,7 @@ import { createPlatforms } from './platforms/platform.registry.js';
 import { PostsController } from './posts.controller.js';
 import { PostsService } from './posts.service.js';
 import { PublishPostProcessor } from './publish-post.processor.js';
+import { PublishRequests } from './publish-request.js';
 import { PublishingSweep } from './publishing.sweep.js';
 import { ScheduleRunner } from './schedule-runner.js';
 import { SchedulesController } from './schedules.controller.js';
@@ -22,6 +23,7 @@ import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
     AccountsService,
     PostsService,
     PublishPostProcessor,
+    PublishRequests,
     SyncAnalyticsProcessor,
     PublishingSweep,
     SchedulesService,

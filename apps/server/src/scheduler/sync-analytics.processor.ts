@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { PostAnalytics, ScheduledPost } from '@app/database';
+import { PostAnalyticsQueries, ScheduledPostQueries } from '@app/database';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { AccountsService } from './accounts.service.js';
@@ -25,17 +23,16 @@ export function engagementRate(metrics: PostMetrics): number {
 @Injectable()
 export class SyncAnalyticsProcessor {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PLATFORM) private readonly platforms: Record<PlatformName, Platform>,
     private readonly accounts: AccountsService,
+    private readonly posts: ScheduledPostQueries,
+    private readonly analytics: PostAnalyticsQueries,
   ) {}
 
   @OnJob(JobName.SyncPostAnalytics)
   async run({ postId }: JobPayloads[JobName.SyncPostAnalytics]): Promise<{ synced: boolean }> {
-    const post = await this.dataSource
-      .getRepository(ScheduledPost)
-      .findOneBy({ id: postId, status: 'posted' });
+    const post = await this.posts.findPosted(postId);
     if (!post?.platformPostId || post.accountId === null) return { synced: false };
     const account = await this.accounts.tokens(post.accountId);
     const metrics = await this.platforms[post.platform].metrics(
@@ -47,31 +44,12 @@ export class SyncAnalyticsProcessor {
       post.platformPostId,
       AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
     );
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(PostAnalytics)
-      .values({
-        scheduledPostId: post.id,
-        platform: post.platform,
-        ...metrics,
-        engagementRate: engagementRate(metrics),
-        lastSyncedAt: new Date(),
-      })
-      .orUpdate(
-        [
-          'likes',
-          'comments',
-          'shares',
-          'views',
-          'reach',
-          'impressions',
-          'engagement_rate',
-          'last_synced_at',
-        ],
-        ['scheduled_post_id'],
-      )
-      .execute();
+    await this.analytics.saveSynced(
+      post.id,
+      post.platform,
+      { ...metrics, engagementRate: engagementRate(metrics) },
+      new Date(),
+    );
     return { synced: true };
   }
 }

@@ -46,4 +46,108 @@ export class SocialAccountQueries {
       order: { id: 'ASC' },
     });
   }
+
+  /** A user's accounts by platform, then id. */
+  async listForUser(
+    userId: number,
+    page: { offset: number; limit: number },
+  ): Promise<{ count: number; rows: SocialAccount[] }> {
+    const [rows, count] = await this.dataSource.getRepository(SocialAccount).findAndCount({
+      where: { userId },
+      order: { platform: 'ASC', id: 'ASC' },
+      skip: page.offset,
+      take: page.limit,
+    });
+    return { count, rows };
+  }
+
+  /** The user's account (tokens not selected); null when it is not theirs. */
+  findOwned(
+    userId: number,
+    id: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<SocialAccount | null> {
+    return manager.getRepository(SocialAccount).findOneBy({ id, userId });
+  }
+
+  /** Locks the user's account until the caller's transaction ends; false when not theirs. */
+  lockOwned(userId: number, id: number, manager: EntityManager): Promise<boolean> {
+    return manager
+      .getRepository(SocialAccount)
+      .createQueryBuilder('account')
+      .setLock('pessimistic_write')
+      .where('account.id = :id AND account.user_id = :userId', { id, userId })
+      .getExists();
+  }
+
+  /**
+   * A new account row, its tokens still empty (they are sealed to the row's id, which this
+   * returns); a duplicate (user, platform, account id) throws PostgreSQL's unique violation.
+   */
+  async insert(
+    account: Pick<SocialAccount, 'userId' | 'platform' | 'accountId' | 'displayName' | 'expiresAt'>,
+    manager: EntityManager,
+  ): Promise<number> {
+    const inserted = await manager.insert(SocialAccount, { ...account, accessTokenEncrypted: '' });
+    return (inserted.identifiers[0] as { id: number }).id;
+  }
+
+  /** New values of the user's account (sealed tokens included). */
+  async change(
+    userId: number,
+    id: number,
+    changes: Partial<
+      Pick<
+        SocialAccount,
+        'displayName' | 'expiresAt' | 'status' | 'accessTokenEncrypted' | 'refreshTokenEncrypted'
+      >
+    >,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(SocialAccount, { id, userId }, { ...changes, updatedAt: new Date() });
+  }
+
+  /**
+   * Disconnects the user's account: deleted, and forgotten by the schedules that named it (their
+   * platform then falls back to the rule for none). False when it is not theirs.
+   */
+  async disconnect(userId: number, id: number, manager: EntityManager): Promise<boolean> {
+    const result = await manager.getRepository(SocialAccount).delete({ id, userId });
+    if (!result.affected) return false;
+    await manager.query(
+      `UPDATE posting_schedules SET account_ids = array_remove(account_ids, $1), updated_at = now()
+       WHERE user_id = $2 AND $1 = ANY(account_ids)`,
+      [id, userId],
+    );
+    return true;
+  }
+
+  /** The account with its sealed tokens, for the workers only. */
+  withSealedTokens(
+    id: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<SocialAccount> {
+    return manager
+      .getRepository(SocialAccount)
+      .createQueryBuilder('account')
+      .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
+      .where('account.id = :id', { id })
+      .getOneOrFail();
+  }
+
+  /** The platform refused the account's token for good: its owner must connect it again. */
+  async markReconnectRequired(id: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE social_accounts SET status = 'reconnect_required', updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  /** Accounts of every user by status, for the admin dashboard. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows: { status: string; n: number }[] = await this.dataSource.query(
+      'SELECT status, count(*)::int AS n FROM social_accounts GROUP BY status ORDER BY status',
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
 }
