@@ -1,6 +1,14 @@
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ScheduledPostQueries } from './scheduled-post/scheduled-post.queries.js';
 import { SocialAccountQueries } from './social-account/social-account.queries.js';
+import { TokenFamilyQueries } from './token-family/token-family.queries.js';
+import { UserQueries } from './user/user.queries.js';
 
 /** Every queries class, provided and exported by DatabaseModule. */
-export const QUERIES = [GeneratedImageQueries, ScheduledPostQueries, SocialAccountQueries];
+export const QUERIES = [
+  GeneratedImageQueries,
+  ScheduledPostQueries,
+  SocialAccountQueries,
+  TokenFamilyQueries,
+  UserQueries,
+];
