@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 import { AppError, ConfigError, FieldValidationError, loadConfig } from '@app/common';
-import { dataSourceOptions } from '@app/database';
+import { dataSourceOptions, UserQueries } from '@app/database';
 import { USERNAME_PATTERN } from './auth/dto/register.dto.js';
 import { checkPassword } from './auth/password-policy.js';
 import { createUserWithProfile } from './auth/user-accounts.js';
@@ -75,8 +75,9 @@ async function createSuperuser(databaseUrl: string, args: string[]): Promise<num
 
   const dataSource = await new DataSource(dataSourceOptions(databaseUrl)).initialize();
   try {
+    const users = new UserQueries(dataSource);
     await dataSource.transaction((manager) =>
-      createUserWithProfile(manager, { ...input, isStaff: true, isSuperuser: true }),
+      createUserWithProfile(users, { ...input, isStaff: true, isSuperuser: true }, manager),
     );
   } finally {
     await dataSource.destroy();

@@ -25,3 +25,5 @@ export * from './scheduled-post/publish-statements.js';
 export * from './statement-batcher.js';
 export * from './post-analytics/post-analytics.queries.js';
 export * from './admin-dashboard.queries.js';
+export * from './token-family/token-family.queries.js';
+export * from './user/user.queries.js';

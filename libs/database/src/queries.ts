@@ -3,6 +3,8 @@ import { GeneratedImageQueries } from './generated-image/generated-image.queries
 import { PostAnalyticsQueries } from './post-analytics/post-analytics.queries.js';
 import { ScheduledPostQueries } from './scheduled-post/scheduled-post.queries.js';
 import { SocialAccountQueries } from './social-account/social-account.queries.js';
+import { TokenFamilyQueries } from './token-family/token-family.queries.js';
+import { UserQueries } from './user/user.queries.js';
 
 /** Every queries class, provided and exported by DatabaseModule. */
 export const QUERIES = [
@@ -11,4 +13,6 @@ export const QUERIES = [
   PostAnalyticsQueries,
   ScheduledPostQueries,
   SocialAccountQueries,
+  TokenFamilyQueries,
+  UserQueries,
 ];

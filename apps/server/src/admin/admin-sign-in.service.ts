@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { User } from '@app/database';
+import { type User, UserQueries } from '@app/database';
 import { LoginThrottle } from '../auth/login-throttle.service.js';
 import { verifyAgainstNothing, verifyPassword } from '../auth/password-hasher.js';
 
@@ -39,19 +37,13 @@ export class StaffSignInRefused extends Error {
 @Injectable()
 export class AdminSignIn {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UserQueries,
     private readonly throttle: LoginThrottle,
   ) {}
 
   /** Throws TooManyRequestsError when throttled, StaffSignInRefused when refused. */
   async signIn(login: string, password: string, ip: string): Promise<StaffSignIn> {
-    const user = await this.dataSource
-      .getRepository(User)
-      .createQueryBuilder('user')
-      .addSelect('user.password')
-      .where('lower(user.username) = lower(:login) OR lower(user.email) = lower(:login)', { login })
-      .orderBy('CASE WHEN lower(user.username) = lower(:login) THEN 0 ELSE 1 END')
-      .getOne();
+    const user = await this.users.findForSignIn(login);
     const account = user ? `user:${user.id}` : login;
     await this.throttle.assertAllowed(account, ip);
     const valid = user
@@ -64,7 +56,7 @@ export class AdminSignIn {
     // The password was right: not a guess, so not counted; but no panel for non-staff.
     if (!user.isActive || !user.isStaff) throw new StaffSignInRefused();
     await this.throttle.recordSuccess(account);
-    await this.dataSource.getRepository(User).update({ id: user.id }, { lastLogin: new Date() });
+    await this.users.recordSignIn(user.id);
     return { member: staffMember(user), passwordChangedAt: passwordChangedAt(user) };
   }
 
@@ -74,7 +66,7 @@ export class AdminSignIn {
    * their next click, not when their cookie expires. Null when they no longer qualify.
    */
   async current(userId: number, signedInWith: string | null): Promise<StaffMember | null> {
-    const user = await this.dataSource.getRepository(User).findOneBy({ id: userId });
+    const user = await this.users.findById(userId);
     return user?.isActive && user.isStaff && passwordChangedAt(user) === signedInWith
       ? staffMember(user)
       : null;

@@ -4,9 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { FieldValidationError } from '@app/common';
-import { Profile, User } from '@app/database';
+import { type ProfileChanges, type UserDetails, UserQueries } from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
-import { AuthService } from './auth.service.js';
 import { uniqueViolationAsFieldError, type UserWithProfile } from './user-accounts.js';
 import type { PatchProfileDto } from './dto/profile.dto.js';
 
@@ -21,7 +20,7 @@ export interface AvatarUpload {
 export class ProfileService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly auth: AuthService,
+    private readonly users: UserQueries,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
   ) {}
 
@@ -42,23 +41,20 @@ export class ProfileService {
     const replacesAvatar = newAvatarKey !== undefined || dto.avatar === null;
     try {
       await this.dataSource.transaction(async (manager) => {
-        if (
-          dto.email !== undefined &&
-          (await this.auth.isEmailTaken(dto.email, user.id, manager))
-        ) {
+        if (dto.email !== undefined && (await this.users.emailTaken(dto.email, user.id, manager))) {
           throw FieldValidationError.of('email', 'A user with that email already exists.');
         }
-        const userChanges: Partial<User> = pickDefined({
+        const userChanges: UserDetails = pickDefined({
           email: dto.email,
           firstName: dto.first_name,
           lastName: dto.last_name,
         });
         if (Object.keys(userChanges).length > 0) {
-          await manager.update(User, { id: user.id }, userChanges).catch((error: unknown) => {
+          await this.users.updateDetails(user.id, userChanges, manager).catch((error: unknown) => {
             throw uniqueViolationAsFieldError(error) ?? error;
           });
         }
-        const profileChanges: Partial<Profile> = pickDefined({
+        const profileChanges: ProfileChanges = pickDefined({
           bio: dto.bio,
           phoneNumber: dto.phone_number,
           instagramUsername: dto.instagram_username,
@@ -70,11 +66,7 @@ export class ProfileService {
         });
         if (replacesAvatar) profileChanges.avatar = newAvatarKey ?? null;
         // Saved even when empty so updated_at records the request.
-        await manager.update(
-          Profile,
-          { userId: user.id },
-          { ...profileChanges, updatedAt: new Date() },
-        );
+        await this.users.updateProfile(user.id, profileChanges, new Date(), manager);
       });
     } catch (error) {
       if (newAvatarKey) await this.storage.delete(newAvatarKey);
@@ -85,10 +77,7 @@ export class ProfileService {
   }
 
   reload(userId: number): Promise<UserWithProfile> {
-    return this.dataSource.getRepository(User).findOneOrFail({
-      where: { id: userId },
-      relations: { profile: true },
-    }) as Promise<UserWithProfile>;
+    return this.users.withProfile(userId);
   }
 
   private async storeAvatar(userId: number, upload: AvatarUpload): Promise<string> {

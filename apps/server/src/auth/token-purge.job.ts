@@ -2,11 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { withTryAdvisoryLock } from '@app/database';
+import { TokenFamilyQueries, withTryAdvisoryLock } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
-import { TokenService } from './token.service.js';
 
 const PURGE_TICK_LOCK = 727_101;
 
@@ -16,7 +15,7 @@ export class TokenPurgeJob {
   private readonly logger = new Logger(TokenPurgeJob.name);
 
   constructor(
-    private readonly tokens: TokenService,
+    private readonly families: TokenFamilyQueries,
     private readonly queue: JobQueue,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -34,9 +33,10 @@ export class TokenPurgeJob {
     );
   }
 
+  /** Deletes what can no longer be used: families whose refresh tokens have all expired. */
   @OnJob(JobName.PurgeExpiredTokens)
   async run(payload: JobPayloads[JobName.PurgeExpiredTokens]): Promise<{ deleted: number }> {
-    const deleted = await this.tokens.purgeExpired(new Date(payload.before));
+    const deleted = await this.families.purgeExpired(new Date(payload.before));
     this.logger.log(`Purged ${deleted} expired sign-in(s)`);
     return { deleted };
   }

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull, LessThan } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { RefreshToken, TokenFamily } from '@app/database';
+import { type RevocationReason, TokenFamilyQueries } from '@app/database';
 import { InvalidTokenError, RefreshTokenReusedError } from './auth.errors.js';
 
 export const JWT_ALGORITHM = 'HS256';
@@ -25,7 +25,7 @@ export interface TokenPair {
   refresh: string;
 }
 
-export type RevocationReason = 'logout' | 'password_change' | 'reuse_detected';
+export type { RevocationReason };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,6 +35,7 @@ export class TokenService {
     private readonly jwt: JwtService,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly families: TokenFamilyQueries,
   ) {}
 
   /** A new sign-in: a new family and its first pair. */
@@ -43,7 +44,10 @@ export class TokenService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<TokenPair> {
     const familyId = randomUUID();
-    await manager.insert(TokenFamily, { id: familyId, userId, expiresAt: this.refreshExpiry() });
+    await this.families.insertFamily(
+      { id: familyId, userId, expiresAt: this.refreshExpiry() },
+      manager,
+    );
     return this.issuePair(manager, userId, familyId);
   }
 
@@ -54,20 +58,14 @@ export class TokenService {
   async rotate(refreshToken: string): Promise<TokenPair> {
     const claims = await this.verify(refreshToken, 'refresh');
     const outcome = await this.dataSource.transaction(async (manager) => {
-      const row = await manager
-        .createQueryBuilder(RefreshToken, 'token')
-        .innerJoinAndSelect('token.family', 'family')
-        .setLock('pessimistic_write', undefined, ['token'])
-        .where('token.id = :id', { id: claims.jti })
-        .getOne();
+      const row = await this.families.lockRefreshToken(claims.jti, manager);
       if (!row || row.family.revokedAt || row.expiresAt.getTime() <= Date.now())
         return 'invalid' as const;
       if (row.usedAt) {
-        await this.revokeFamilies(manager, { id: row.familyId }, 'reuse_detected');
+        await this.families.revokeFamily(row.familyId, 'reuse_detected', manager);
         return 'reused' as const;
       }
-      await manager.update(RefreshToken, { id: row.id }, { usedAt: new Date() });
-      await manager.update(TokenFamily, { id: row.familyId }, { expiresAt: this.refreshExpiry() });
+      await this.families.markRotated(row.id, row.familyId, this.refreshExpiry(), manager);
       return this.issuePair(manager, row.userId, row.familyId);
     });
     if (outcome === 'invalid') throw new InvalidTokenError();
@@ -84,11 +82,7 @@ export class TokenService {
       return false;
     }
     if (Number(claims.sub) !== userId) return false;
-    const affected = await this.revokeFamilies(
-      this.dataSource.manager,
-      { id: claims.fam, userId },
-      'logout',
-    );
+    const affected = await this.families.revokeFamilyOfUser(claims.fam, userId, 'logout');
     return affected > 0;
   }
 
@@ -97,7 +91,7 @@ export class TokenService {
     reason: RevocationReason,
     manager: EntityManager = this.dataSource.manager,
   ) {
-    return this.revokeFamilies(manager, { userId }, reason);
+    return this.families.revokeAllOfUser(userId, reason, manager);
   }
 
   /** Verifies signature (HS256 only), issuer, expiry and type; claims are then trusted. */
@@ -124,39 +118,16 @@ export class TokenService {
     return claims;
   }
 
-  /** Deletes what can no longer be used: families whose refresh tokens have all expired. */
-  async purgeExpired(before: Date): Promise<number> {
-    const result = await this.dataSource.manager.delete(TokenFamily, {
-      expiresAt: LessThan(before),
-    });
-    return result.affected ?? 0;
-  }
-
-  private async revokeFamilies(
-    manager: EntityManager,
-    where: { id?: string; userId?: number },
-    reason: RevocationReason,
-  ): Promise<number> {
-    const result = await manager.update(
-      TokenFamily,
-      { ...where, revokedAt: IsNull() },
-      { revokedAt: new Date(), revokedReason: reason },
-    );
-    return result.affected ?? 0;
-  }
-
   private async issuePair(
     manager: EntityManager,
     userId: number,
     familyId: string,
   ): Promise<TokenPair> {
     const refreshId = randomUUID();
-    await manager.insert(RefreshToken, {
-      id: refreshId,
-      familyId,
-      userId,
-      expiresAt: this.refreshExpiry(),
-    });
+    await this.families.insertRefreshToken(
+      { id: refreshId, familyId, userId, expiresAt: this.refreshExpiry() },
+      manager,
+    );
     const sign = (typ: TokenType, jti: string, expiresIn: number) =>
       this.jwt.signAsync({ typ, fam: familyId, jti } satisfies Omit<TokenClaims, 'sub'>, {
         subject: String(userId),

@@ -1,9 +1,9 @@
 import { type EntityManager, QueryFailedError } from 'typeorm';
 import { type FieldErrors, FieldValidationError } from '@app/common';
-import { Profile, User } from '@app/database';
+import type { UserQueries, UserWithProfile } from '@app/database';
 import { hashPassword } from './password-hasher.js';
 
-export type UserWithProfile = User & { profile: Profile };
+export type { UserWithProfile };
 
 export interface NewUser {
   username: string;
@@ -21,52 +21,33 @@ export interface NewUser {
  * case-insensitive unique indexes against a concurrent twin.
  */
 export async function createUserWithProfile(
-  manager: EntityManager,
+  users: UserQueries,
   input: NewUser,
+  manager: EntityManager,
 ): Promise<UserWithProfile> {
   const errors: FieldErrors = {};
-  if (await usernameTaken(manager, input.username))
+  if (await users.usernameTaken(input.username, manager))
     errors.username = ['A user with that username already exists.'];
-  if (await emailTaken(manager, input.email))
+  if (await users.emailTaken(input.email, undefined, manager))
     errors.email = ['A user with that email already exists.'];
   if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
-  const user = manager.create(User, {
-    username: input.username,
-    email: input.email,
-    password: await hashPassword(input.password),
-    firstName: input.firstName ?? '',
-    lastName: input.lastName ?? '',
-    isStaff: input.isStaff ?? false,
-    isSuperuser: input.isSuperuser ?? false,
-  });
+  const passwordHash = await hashPassword(input.password);
   try {
-    await manager.save(user);
+    return await users.insertWithProfile(
+      {
+        username: input.username,
+        email: input.email,
+        passwordHash,
+        firstName: input.firstName ?? '',
+        lastName: input.lastName ?? '',
+        isStaff: input.isStaff ?? false,
+        isSuperuser: input.isSuperuser ?? false,
+      },
+      manager,
+    );
   } catch (error) {
     throw uniqueViolationAsFieldError(error) ?? error;
   }
-  const profile = await manager.save(manager.create(Profile, { userId: user.id }));
-  return Object.assign(user, { profile });
-}
-
-export function usernameTaken(manager: EntityManager, username: string): Promise<boolean> {
-  return manager
-    .getRepository(User)
-    .createQueryBuilder('user')
-    .where('lower(user.username) = lower(:username)', { username })
-    .getExists();
-}
-
-export function emailTaken(
-  manager: EntityManager,
-  email: string,
-  exceptUserId?: number,
-): Promise<boolean> {
-  const query = manager
-    .getRepository(User)
-    .createQueryBuilder('user')
-    .where('lower(user.email) = lower(:email)', { email });
-  if (exceptUserId !== undefined) query.andWhere('user.id <> :exceptUserId', { exceptUserId });
-  return query.getExists();
 }
 
 /** A unique-index violation raced past the pre-check: answered like the pre-check would. */
