@@ -21,3 +21,5 @@ export * from './queries.js';
 export * from './generated-image/generated-image.queries.js';
 export * from './scheduled-post/scheduled-post.queries.js';
 export * from './social-account/social-account.queries.js';
+export * from './posting-schedule/posting-schedule.queries.js';
+export * from './schedule-run/schedule-run.queries.js';
