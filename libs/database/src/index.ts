@@ -27,3 +27,5 @@ export * from './post-analytics/post-analytics.queries.js';
 export * from './admin-dashboard.queries.js';
 export * from './token-family/token-family.queries.js';
 export * from './user/user.queries.js';
+export * from './posting-schedule/posting-schedule.queries.js';
+export * from './schedule-run/schedule-run.queries.js';

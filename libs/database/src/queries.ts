@@ -1,6 +1,8 @@
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { PostAnalyticsQueries } from './post-analytics/post-analytics.queries.js';
+import { PostingScheduleQueries } from './posting-schedule/posting-schedule.queries.js';
+import { ScheduleRunQueries } from './schedule-run/schedule-run.queries.js';
 import { ScheduledPostQueries } from './scheduled-post/scheduled-post.queries.js';
 import { SocialAccountQueries } from './social-account/social-account.queries.js';
 import { TokenFamilyQueries } from './token-family/token-family.queries.js';
@@ -11,6 +13,8 @@ export const QUERIES = [
   AdminDashboardQueries,
   GeneratedImageQueries,
   PostAnalyticsQueries,
+  PostingScheduleQueries,
+  ScheduleRunQueries,
   ScheduledPostQueries,
   SocialAccountQueries,
   TokenFamilyQueries,

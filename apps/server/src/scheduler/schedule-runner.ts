@@ -9,10 +9,11 @@ import {
   type GeneratedImage,
   GeneratedImageQueries,
   isPublishable,
-  PostingSchedule,
-  Profile,
-  ScheduledPost,
-  ScheduleRun,
+  type PostingSchedule,
+  PostingScheduleQueries,
+  type ScheduledPost,
+  type ScheduleRun,
+  ScheduleRunQueries,
   SocialAccountQueries,
   withTrySessionAdvisoryLock,
 } from '@app/database';
@@ -56,6 +57,8 @@ export class ScheduleRunner {
     private readonly generation: ImageGenerationService,
     private readonly images: GeneratedImageQueries,
     private readonly accounts: SocialAccountQueries,
+    private readonly schedules: PostingScheduleQueries,
+    private readonly runs: ScheduleRunQueries,
   ) {}
 
   @Interval('schedule-runs', 2000)
@@ -76,16 +79,13 @@ export class ScheduleRunner {
   }
 
   private async prepareAll(now: Date): Promise<number> {
-    const candidates: { id: number }[] = await this.dataSource.query(
-      `SELECT s.id FROM posting_schedules s
-       WHERE s.is_active AND s.prompt <> '' AND s.next_run_at > $1
-         AND s.next_run_at <= $1::timestamptz + $2 * interval '1 millisecond'
-         AND NOT EXISTS (SELECT 1 FROM schedule_runs r WHERE r.schedule_id = s.id AND r.occurrence_at = s.next_run_at)
-       ORDER BY s.next_run_at LIMIT $3`,
-      [now, this.config.schedules.imageLeadTimeMs, BATCH],
+    const candidates = await this.schedules.idsToPrepare(
+      now,
+      this.config.schedules.imageLeadTimeMs,
+      BATCH,
     );
     let prepared = 0;
-    for (const { id } of candidates) {
+    for (const id of candidates) {
       try {
         const image = await this.dataSource.transaction((manager) =>
           this.prepare(manager, id, now),
@@ -108,16 +108,14 @@ export class ScheduleRunner {
     scheduleId: number,
     now: Date,
   ): Promise<GeneratedImage | null> {
-    const schedule = await lockSchedule(manager, scheduleId);
+    const schedule = await this.schedules.lock(scheduleId, manager);
     if (!schedule?.isActive || !schedule.prompt || !schedule.nextRunAt) return null;
     // Ahead of the occurrence only: one already due would be skipped before its image exists.
     const ahead = schedule.nextRunAt.getTime() - now.getTime();
     if (ahead <= 0 || ahead > this.config.schedules.imageLeadTimeMs) return null;
-    const run = await insertRun(manager, schedule.id, schedule.nextRunAt);
+    const run = await this.runs.insertOnce(schedule.id, schedule.nextRunAt, manager);
     if (!run) return null;
-    const profile = await manager.getRepository(Profile).findOneByOrFail({
-      userId: schedule.userId,
-    });
+    const profile = await this.schedules.ownerProfile(schedule.userId, manager);
     try {
       const image = await this.generation.request(
         manager,
@@ -128,18 +126,15 @@ export class ScheduleRunner {
           tags: schedule.tags.length ? schedule.tags : undefined,
         },
       );
-      await manager.update(ScheduleRun, { id: run.id }, { imageId: image.id });
+      await this.runs.attachImage(run.id, image.id, manager);
       return image;
     } catch (error) {
       if (!(error instanceof GenerationQuotaError)) throw error;
-      await manager.update(
-        ScheduleRun,
-        { id: run.id },
-        {
-          outcome: 'skipped',
-          reason: `The image could not be requested: ${error.message}`,
-          ranAt: now,
-        },
+      await this.runs.markSkipped(
+        run.id,
+        `The image could not be requested: ${error.message}`,
+        now,
+        manager,
       );
       return null;
     }
@@ -150,13 +145,9 @@ export class ScheduleRunner {
     let posts = 0;
     const broken: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const due: { id: number }[] = await this.dataSource.query(
-        `SELECT id FROM posting_schedules WHERE is_active AND next_run_at <= $1 AND id <> ALL($3)
-         ORDER BY next_run_at LIMIT $2`,
-        [now, BATCH, broken],
-      );
+      const due = await this.schedules.idsDue(now, BATCH, broken);
       if (due.length === 0) break;
-      for (const { id } of due) {
+      for (const id of due) {
         let created: ScheduledPost[] | null;
         try {
           created = await this.dataSource.transaction((manager) => this.fire(manager, id, now));
@@ -185,19 +176,11 @@ export class ScheduleRunner {
     scheduleId: number,
     now: Date,
   ): Promise<ScheduledPost[] | null> {
-    const schedule = await lockSchedule(manager, scheduleId);
+    const schedule = await this.schedules.lock(scheduleId, manager);
     if (!schedule?.isActive || !schedule.nextRunAt || schedule.nextRunAt > now) return null;
     const occurrence = schedule.nextRunAt;
-    await insertRun(manager, schedule.id, occurrence);
-    const run = await manager
-      .getRepository(ScheduleRun)
-      .createQueryBuilder('run')
-      .setLock('pessimistic_write')
-      .where('run.schedule_id = :id AND run.occurrence_at = :occurrence', {
-        id: schedule.id,
-        occurrence,
-      })
-      .getOneOrFail();
+    await this.runs.insertOnce(schedule.id, occurrence, manager);
+    const run = await this.runs.lockOfOccurrence(schedule.id, occurrence, manager);
     let created: ScheduledPost[] = [];
     if (run.outcome === 'pending') {
       const lateness = now.getTime() - occurrence.getTime();
@@ -208,30 +191,25 @@ export class ScheduleRunner {
             }
           : await this.materialise(manager, schedule, run, occurrence);
       if ('skip' in outcome) {
-        await manager.update(
-          ScheduleRun,
-          { id: run.id },
-          { outcome: 'skipped', reason: outcome.skip, ranAt: now },
-        );
+        await this.runs.markSkipped(run.id, outcome.skip, now, manager);
       } else {
         created = outcome.posts;
-        await manager.update(
-          ScheduleRun,
-          { id: run.id },
+        await this.runs.markCompleted(
+          run.id,
           {
-            outcome: 'completed',
             reason: outcome.notes.join(' '),
             imageId: outcome.imageId,
             postIds: created.map((post) => post.id),
             ranAt: now,
           },
+          manager,
         );
       }
     }
-    await manager.update(
-      PostingSchedule,
-      { id: schedule.id },
-      { nextRunAt: nextOccurrence(recurrenceOf(schedule), occurrence) },
+    await this.schedules.moveNextRun(
+      schedule.id,
+      nextOccurrence(recurrenceOf(schedule), occurrence),
+      manager,
     );
     return created;
   }
@@ -258,19 +236,16 @@ export class ScheduleRunner {
         continue;
       }
       posts.push(
-        await manager.save(
-          manager.create(ScheduledPost, {
-            userId: schedule.userId,
+        await this.schedules.insertOccurrencePost(
+          {
+            schedule,
+            runId: run.id,
+            occurrence,
             imageId: picked.id,
             accountId: account.id,
-            scheduleId: schedule.id,
             platform,
-            caption: schedule.caption,
-            hashtags: schedule.hashtags,
-            scheduledTime: occurrence,
-            status: 'scheduled',
-            metadata: { schedule_run: run.id },
-          }),
+          },
+          manager,
         ),
       );
     }
@@ -290,32 +265,6 @@ export class ScheduleRunner {
       };
     return { id };
   }
-}
-
-async function lockSchedule(
-  manager: EntityManager,
-  scheduleId: number,
-): Promise<PostingSchedule | null> {
-  return manager
-    .getRepository(PostingSchedule)
-    .createQueryBuilder('schedule')
-    .setLock('pessimistic_write')
-    .where('schedule.id = :scheduleId', { scheduleId })
-    .getOne();
-}
-
-/** The run of this occurrence, unless it exists already (then null). */
-async function insertRun(
-  manager: EntityManager,
-  scheduleId: number,
-  occurrence: Date,
-): Promise<{ id: number } | null> {
-  const rows: { id: number }[] = await manager.query(
-    `INSERT INTO schedule_runs (schedule_id, occurrence_at) VALUES ($1, $2)
-     ON CONFLICT (schedule_id, occurrence_at) DO NOTHING RETURNING id`,
-    [scheduleId, occurrence],
-  );
-  return rows[0] ?? null;
 }
 
 const NOT_READY: Record<string, string> = {

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type FieldErrors, FieldValidationError, NotFoundError } from '@app/common';
-import { PostingSchedule, type Profile, ScheduleRun, SocialAccount } from '@app/database';
+import {
+  type PostingSchedule,
+  PostingScheduleQueries,
+  type Profile,
+  type ScheduleFields,
+  type ScheduleRun,
+  ScheduleRunQueries,
+} from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
 import type { CreateScheduleDto, PatchScheduleDto } from './dto/schedule.dto.js';
 import { checkText } from './platforms/platform.registry.js';
@@ -21,19 +28,25 @@ type Owner = { id: number; profile: Pick<Profile, 'timezone'> };
 /** One user's recurring schedules: their rules, next_run_at, and their run history. */
 @Injectable()
 export class SchedulesService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly schedules: PostingScheduleQueries,
+    private readonly scheduleRuns: ScheduleRunQueries,
+  ) {}
 
   async list(
     userId: number,
     window: PageWindow,
   ): Promise<{ count: number; rows: ScheduleWithRuns[] }> {
-    const [schedules, count] = await this.dataSource.getRepository(PostingSchedule).findAndCount({
-      where: { userId },
-      order: { id: 'DESC' },
-      skip: window.offset,
-      take: window.pageSize,
-    });
-    const runs = await this.recentRuns(schedules.map((schedule) => schedule.id));
+    const [schedules, count] = await this.schedules.pageOfUser(
+      userId,
+      window.offset,
+      window.pageSize,
+    );
+    const runs = await this.scheduleRuns.latestOfSchedules(
+      schedules.map((schedule) => schedule.id),
+      RECENT_RUNS,
+    );
     return {
       count,
       rows: schedules.map((schedule) => ({
@@ -48,21 +61,19 @@ export class SchedulesService {
     scheduleId: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<ScheduleWithRuns> {
-    const schedule = await manager
-      .getRepository(PostingSchedule)
-      .findOneBy({ id: scheduleId, userId });
+    const schedule = await this.schedules.findOwned(userId, scheduleId, manager);
     if (!schedule) throw new NotFoundError('schedule');
-    const runs = await this.recentRuns([schedule.id], manager);
+    const runs = await this.scheduleRuns.latestOfSchedules([schedule.id], RECENT_RUNS, manager);
     return { schedule, recentRuns: runs.get(schedule.id) ?? [] };
   }
 
   async create(owner: Owner, dto: CreateScheduleDto, now = new Date()): Promise<ScheduleWithRuns> {
     return this.dataSource.transaction(async (manager) => {
       const fields = await this.resolve(manager, owner, dto, null);
-      const schedule = manager.create(PostingSchedule, { ...fields, userId: owner.id });
-      schedule.nextRunAt = schedule.isActive ? nextOccurrence(recurrenceOf(schedule), now) : null;
+      const nextRunAt = fields.isActive ? nextOccurrence(recurrenceOf(fields), now) : null;
+      const schedule = await this.schedules.insert(owner.id, fields, nextRunAt, manager);
       // A new schedule has no runs yet.
-      return { schedule: await manager.save(schedule), recentRuns: [] };
+      return { schedule, recentRuns: [] };
     });
   }
 
@@ -79,15 +90,7 @@ export class SchedulesService {
     now = new Date(),
   ): Promise<ScheduleWithRuns> {
     return this.dataSource.transaction(async (manager) => {
-      const current = await manager
-        .getRepository(PostingSchedule)
-        .createQueryBuilder('schedule')
-        .setLock('pessimistic_write')
-        .where('schedule.id = :scheduleId AND schedule.user_id = :userId', {
-          scheduleId,
-          userId: owner.id,
-        })
-        .getOne();
+      const current = await this.schedules.lockOwned(owner.id, scheduleId, manager);
       if (!current) throw new NotFoundError('schedule');
       const fields = await this.resolve(manager, owner, dto, replace ? null : current);
       const next = { ...current, ...fields };
@@ -101,17 +104,9 @@ export class SchedulesService {
       if (!next.isActive) nextRunAt = null;
       else if (timingChanged || !current.isActive || current.nextRunAt === null)
         nextRunAt = nextOccurrence(recurrenceOf(next), now);
-      await manager.update(
-        PostingSchedule,
-        { id: current.id },
-        { ...fields, nextRunAt, updatedAt: new Date() },
-      );
+      await this.schedules.updateRules(current.id, fields, nextRunAt, manager);
       if (nextRunAt?.getTime() !== current.nextRunAt?.getTime()) {
-        await manager.query(
-          `DELETE FROM schedule_runs WHERE schedule_id = $1 AND outcome = 'pending'
-             AND ($2::timestamptz IS NULL OR occurrence_at <> $2::timestamptz)`,
-          [current.id, nextRunAt],
-        );
+        await this.scheduleRuns.dropPending(current.id, nextRunAt, manager);
       }
       return this.get(owner.id, current.id, manager);
     });
@@ -119,10 +114,8 @@ export class SchedulesService {
 
   /** Its future runs go with it; the posts it made stay, without the link. */
   async delete(userId: number, scheduleId: number): Promise<void> {
-    const result = await this.dataSource
-      .getRepository(PostingSchedule)
-      .delete({ id: scheduleId, userId });
-    if (!result.affected) throw new NotFoundError('schedule');
+    if (!(await this.schedules.deleteOwned(userId, scheduleId)))
+      throw new NotFoundError('schedule');
   }
 
   async runs(
@@ -131,12 +124,11 @@ export class SchedulesService {
     window: PageWindow,
   ): Promise<{ count: number; rows: ScheduleRun[] }> {
     await this.get(userId, scheduleId);
-    const [rows, count] = await this.dataSource.getRepository(ScheduleRun).findAndCount({
-      where: { scheduleId },
-      order: { occurrenceAt: 'DESC', id: 'DESC' },
-      skip: window.offset,
-      take: window.pageSize,
-    });
+    const [rows, count] = await this.scheduleRuns.pageOfSchedule(
+      scheduleId,
+      window.offset,
+      window.pageSize,
+    );
     return { count, rows };
   }
 
@@ -146,11 +138,11 @@ export class SchedulesService {
     owner: Owner,
     dto: PatchScheduleDto,
     current: PostingSchedule | null,
-  ): Promise<Partial<PostingSchedule>> {
+  ): Promise<ScheduleFields> {
     const pick = <T>(given: T | undefined, existing: T | undefined, fallback: T): T =>
       given !== undefined ? given : existing !== undefined ? existing : fallback;
     const frequency = pick(dto.frequency, current?.frequency, 'daily');
-    const fields: Partial<PostingSchedule> = {
+    const fields: ScheduleFields = {
       name: pick(dto.name, current?.name, ''),
       frequency,
       timeOfDay: pick(dto.time_of_day, current?.timeOfDay, '09:00'),
@@ -169,7 +161,7 @@ export class SchedulesService {
     };
     const errors: FieldErrors = {};
     const fail = (field: string, message: string) => (errors[field] ??= []).push(message);
-    if (!isValidTimezone(fields.timezone!))
+    if (!isValidTimezone(fields.timezone))
       fail(
         'timezone',
         `Unknown time zone "${fields.timezone}": use an IANA name such as Europe/Paris.`,
@@ -178,23 +170,20 @@ export class SchedulesService {
       fail('weekday', 'A weekly schedule needs a weekday (0 = Monday … 6 = Sunday).');
     if (frequency === 'monthly' && fields.dayOfMonth === null)
       fail('day_of_month', 'A monthly schedule needs a day_of_month (1–31).');
-    if (!fields.prompt && fields.tags!.length === 0)
+    if (!fields.prompt && fields.tags.length === 0)
       fail('tags', 'Give a prompt to generate each image, or tags to pick existing ones.');
-    for (const platform of fields.platforms!) {
-      for (const problem of checkText(platform, fields.caption!, fields.hashtags!))
+    for (const platform of fields.platforms) {
+      for (const problem of checkText(platform, fields.caption, fields.hashtags))
         fail('caption', problem);
     }
-    if (fields.accountIds!.length > 0) {
-      const accounts = await manager.getRepository(SocialAccount).find({
-        select: { id: true, platform: true },
-        where: { id: In(fields.accountIds!), userId: owner.id },
-      });
+    if (fields.accountIds.length > 0) {
+      const accounts = await this.schedules.accountsNamed(owner.id, fields.accountIds, manager);
       const found = new Map(accounts.map((account) => [account.id, account.platform]));
       const seen = new Set<string>();
-      for (const id of fields.accountIds!) {
+      for (const id of fields.accountIds) {
         const platform = found.get(id);
         if (!platform) fail('accounts', `Invalid pk "${id}" - object does not exist.`);
-        else if (!fields.platforms!.includes(platform))
+        else if (!fields.platforms.includes(platform))
           fail(
             'accounts',
             `Account ${id} is on ${platform}, which this schedule does not post to.`,
@@ -206,30 +195,6 @@ export class SchedulesService {
     }
     if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
     return fields;
-  }
-
-  private async recentRuns(
-    scheduleIds: number[],
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<Map<number, ScheduleRun[]>> {
-    if (scheduleIds.length === 0) return new Map();
-    // The latest few of each schedule, in one statement.
-    const runs = await manager
-      .getRepository(ScheduleRun)
-      .createQueryBuilder('run')
-      .where(
-        `run.id IN (SELECT id FROM (
-           SELECT id, row_number() OVER (PARTITION BY schedule_id ORDER BY occurrence_at DESC, id DESC) AS n
-           FROM schedule_runs WHERE schedule_id = ANY(:scheduleIds)
-         ) ranked WHERE n <= :recent)`,
-        { scheduleIds, recent: RECENT_RUNS },
-      )
-      .orderBy('run.occurrence_at', 'DESC')
-      .addOrderBy('run.id', 'DESC')
-      .getMany();
-    const out = new Map<number, ScheduleRun[]>();
-    for (const run of runs) out.set(run.scheduleId, [...(out.get(run.scheduleId) ?? []), run]);
-    return out;
   }
 }
 

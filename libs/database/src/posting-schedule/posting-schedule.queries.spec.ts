@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DataSource } from 'typeorm';
+import { openTestDatabase } from '../../../../test/support/database.js';
+import {
+  farFuture,
+  insertAccount,
+  insertImage,
+  insertSchedule,
+  insertUser,
+} from '../../../../test/factories/schedule-rows.factory.js';
+import { ScheduleRun } from '../schedule-run/schedule-run.entity.js';
+import { ScheduledPost } from '../scheduled-post/scheduled-post.entity.js';
+import { PostingSchedule } from './posting-schedule.entity.js';
+import { PostingScheduleQueries } from './posting-schedule.queries.js';
+
+const HOUR = 3_600_000;
+
+describe('PostingScheduleQueries', () => {
+  let dataSource: DataSource;
+  let queries: PostingScheduleQueries;
+
+  beforeAll(async () => {
+    dataSource = await openTestDatabase();
+    queries = new PostingScheduleQueries(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+  });
+
+  /** Only this test's rows: the database is shared with specs running beside it. */
+  const mine = (ids: number[], schedules: PostingSchedule[]) =>
+    ids.filter((id) => schedules.some((schedule) => schedule.id === id));
+
+  it('finds the due schedules: active, next_run_at come, most overdue first, but the broken ones', async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const now = farFuture(10);
+    const late = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(2) });
+    const later = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(1) });
+    const exactlyNow = await insertSchedule(dataSource, userId, { nextRunAt: now });
+    const paused = await insertSchedule(dataSource, userId, {
+      isActive: false,
+      nextRunAt: farFuture(1),
+    });
+    const ahead = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(11) });
+    const never = await insertSchedule(dataSource, userId, { nextRunAt: null });
+    const all = [late, later, exactlyNow, paused, ahead, never];
+
+    expect(mine(await queries.idsDue(now, 10_000, []), all)).toEqual([
+      later.id,
+      late.id,
+      exactlyNow.id,
+    ]);
+    expect(mine(await queries.idsDue(now, 10_000, [later.id]), all)).toEqual([
+      late.id,
+      exactlyNow.id,
+    ]);
+    expect((await queries.idsDue(now, 2, [])).length).toBeLessThanOrEqual(2);
+  });
+
+  it('finds the schedules to prepare: a prompt, the occurrence within the lead time, no run yet', async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const now = farFuture(0);
+    const lead = 2 * HOUR;
+    const soon = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      nextRunAt: farFuture(2),
+    });
+    const sooner = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      nextRunAt: farFuture(1),
+    });
+    const tagsOnly = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(1) });
+    const tooFar = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      nextRunAt: farFuture(3),
+    });
+    const alreadyDue = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      nextRunAt: now,
+    });
+    const paused = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      isActive: false,
+      nextRunAt: farFuture(1),
+    });
+    const prepared = await insertSchedule(dataSource, userId, {
+      prompt: 'A lighthouse',
+      nextRunAt: farFuture(1),
+    });
+    await dataSource
+      .getRepository(ScheduleRun)
+      .save({ scheduleId: prepared.id, occurrenceAt: prepared.nextRunAt! });
+    const all = [soon, sooner, tagsOnly, tooFar, alreadyDue, paused, prepared];
+
+    expect(mine(await queries.idsToPrepare(now, lead, 10_000), all)).toEqual([sooner.id, soon.id]);
+  });
+
+  it('locks a schedule until the transaction that locked it ends', async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const schedule = await insertSchedule(dataSource, userId);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = dataSource.transaction(async (manager) => {
+      expect((await queries.lock(schedule.id, manager))?.id).toBe(schedule.id);
+      locked();
+      await held;
+    });
+    await isLocked;
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL lock_timeout = '200ms'`);
+        await queries.lock(schedule.id, manager);
+      }),
+    ).rejects.toThrow(/lock timeout/);
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL lock_timeout = '200ms'`);
+        await queries.lockOwned(userId, schedule.id, manager);
+      }),
+    ).rejects.toThrow(/lock timeout/);
+    release();
+    await holder;
+    await dataSource.transaction(async (manager) => {
+      expect((await queries.lockOwned(userId, schedule.id, manager))?.id).toBe(schedule.id);
+    });
+  });
+
+  it("reads, locks and deletes only the owner's schedule", async () => {
+    const { id: owner } = await insertUser(dataSource);
+    const { id: stranger } = await insertUser(dataSource);
+    const schedule = await insertSchedule(dataSource, owner);
+
+    expect(await queries.findOwned(stranger, schedule.id)).toBeNull();
+    expect((await queries.findOwned(owner, schedule.id))?.id).toBe(schedule.id);
+    await dataSource.transaction(async (manager) => {
+      expect(await queries.lockOwned(stranger, schedule.id, manager)).toBeNull();
+      expect(await queries.lock(-1, manager)).toBeNull();
+    });
+    expect(await queries.deleteOwned(stranger, schedule.id)).toBe(false);
+    expect(await queries.findOwned(owner, schedule.id)).not.toBeNull();
+    expect(await queries.deleteOwned(owner, schedule.id)).toBe(true);
+    expect(await queries.findOwned(owner, schedule.id)).toBeNull();
+    expect(await queries.deleteOwned(owner, schedule.id)).toBe(false);
+  });
+
+  it("pages the user's schedules, newest first, with the count of all of them", async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const created: PostingSchedule[] = [];
+    for (let i = 0; i < 3; i++) created.push(await insertSchedule(dataSource, userId));
+    await insertSchedule(dataSource, (await insertUser(dataSource)).id);
+
+    const [firstPage, count] = await queries.pageOfUser(userId, 0, 2);
+    expect(count).toBe(3);
+    expect(firstPage.map((schedule) => schedule.id)).toEqual([created[2].id, created[1].id]);
+    const [secondPage] = await queries.pageOfUser(userId, 2, 2);
+    expect(secondPage.map((schedule) => schedule.id)).toEqual([created[0].id]);
+  });
+
+  it('inserts a schedule and updates its rules and next_run_at', async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const fields = {
+      name: 'Weekly harbour',
+      frequency: 'weekly' as const,
+      timeOfDay: '08:30:00',
+      weekday: 2,
+      dayOfMonth: null,
+      timezone: 'Europe/Paris',
+      platforms: ['twitter' as const],
+      accountIds: [],
+      isActive: true,
+      prompt: '',
+      style: null,
+      tags: ['harbour'],
+      caption: 'Morning',
+      hashtags: '#sea',
+    };
+    const schedule = await queries.insert(userId, fields, farFuture(5), dataSource.manager);
+    const stored = await queries.findOwned(userId, schedule.id);
+    expect(stored).toMatchObject({ ...fields, userId, nextRunAt: farFuture(5) });
+
+    await queries.updateRules(schedule.id, { isActive: false }, null, dataSource.manager);
+    expect(await queries.findOwned(userId, schedule.id)).toMatchObject({
+      ...fields,
+      isActive: false,
+      nextRunAt: null,
+    });
+    await queries.moveNextRun(schedule.id, farFuture(6), dataSource.manager);
+    expect((await queries.findOwned(userId, schedule.id))?.nextRunAt).toEqual(farFuture(6));
+  });
+
+  it("reads the owner's profile, and names only the user's own accounts", async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const { id: stranger } = await insertUser(dataSource);
+    expect((await queries.ownerProfile(userId, dataSource.manager)).userId).toBe(userId);
+    await expect(queries.ownerProfile(-1, dataSource.manager)).rejects.toThrow();
+
+    const twitter = await insertAccount(dataSource, userId, 'twitter');
+    const theirs = await insertAccount(dataSource, stranger, 'twitter');
+    const named = await queries.accountsNamed(
+      userId,
+      [twitter.id, theirs.id, -1],
+      dataSource.manager,
+    );
+    expect(named).toEqual([{ id: twitter.id, platform: 'twitter' }]);
+  });
+
+  it("writes an occurrence's post with the schedule's caption, the occurrence and its run", async () => {
+    const { id: userId } = await insertUser(dataSource);
+    const schedule = await insertSchedule(dataSource, userId, {
+      caption: 'Good morning',
+      hashtags: '#harbour #dawn',
+    });
+    const image = await insertImage(dataSource, userId);
+    const account = await insertAccount(dataSource, userId, 'twitter');
+    const occurrence = farFuture(3);
+
+    const post = await queries.insertOccurrencePost(
+      {
+        schedule,
+        runId: 4242,
+        occurrence,
+        imageId: image.id,
+        accountId: account.id,
+        platform: 'twitter',
+      },
+      dataSource.manager,
+    );
+    const stored = await dataSource.getRepository(ScheduledPost).findOneByOrFail({ id: post.id });
+    expect(stored).toMatchObject({
+      userId,
+      imageId: image.id,
+      accountId: account.id,
+      scheduleId: schedule.id,
+      platform: 'twitter',
+      caption: 'Good morning',
+      hashtags: '#harbour #dawn',
+      scheduledTime: occurrence,
+      status: 'scheduled',
+      metadata: { schedule_run: 4242 },
+    });
+  });
+});

@@ -1,0 +1,128 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { ScheduleRun } from './schedule-run.entity.js';
+
+/** What a completed run records: the posts it created and what could not be posted. */
+export interface RunCompletion {
+  reason: string;
+  imageId: number;
+  postIds: number[];
+  ranAt: Date;
+}
+
+/** Every statement on `schedule_runs`: one row per occurrence of a schedule. */
+@Injectable()
+export class ScheduleRunQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * The (pending) run of this occurrence, unless it exists already (then null): the unique
+   * (schedule, occurrence) key makes it once per occurrence, whoever else tries.
+   */
+  async insertOnce(
+    scheduleId: number,
+    occurrence: Date,
+    manager: EntityManager,
+  ): Promise<{ id: number } | null> {
+    const rows: { id: number }[] = await manager.query(
+      `INSERT INTO schedule_runs (schedule_id, occurrence_at) VALUES ($1, $2)
+       ON CONFLICT (schedule_id, occurrence_at) DO NOTHING RETURNING id`,
+      [scheduleId, occurrence],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The run of this occurrence, locked for update until the caller's transaction ends; throws if none. */
+  lockOfOccurrence(
+    scheduleId: number,
+    occurrence: Date,
+    manager: EntityManager,
+  ): Promise<ScheduleRun> {
+    return manager
+      .getRepository(ScheduleRun)
+      .createQueryBuilder('run')
+      .setLock('pessimistic_write')
+      .where('run.schedule_id = :id AND run.occurrence_at = :occurrence', {
+        id: scheduleId,
+        occurrence,
+      })
+      .getOneOrFail();
+  }
+
+  /** The image requested for the run's occurrence. */
+  async attachImage(runId: number, imageId: number, manager: EntityManager): Promise<void> {
+    await manager.update(ScheduleRun, { id: runId }, { imageId });
+  }
+
+  async markSkipped(
+    runId: number,
+    reason: string,
+    ranAt: Date,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(ScheduleRun, { id: runId }, { outcome: 'skipped', reason, ranAt });
+  }
+
+  async markCompleted(
+    runId: number,
+    completion: RunCompletion,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(ScheduleRun, { id: runId }, { outcome: 'completed', ...completion });
+  }
+
+  /**
+   * Drops the schedule's pending runs (prepared ahead, whose occurrence will no longer happen)
+   * but the one of `keep`, the occurrence still to come (none when null). Their images stay.
+   */
+  async dropPending(scheduleId: number, keep: Date | null, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `DELETE FROM schedule_runs WHERE schedule_id = $1 AND outcome = 'pending'
+         AND ($2::timestamptz IS NULL OR occurrence_at <> $2::timestamptz)`,
+      [scheduleId, keep],
+    );
+  }
+
+  /** A page of the schedule's runs, latest occurrence first, and how many it has. */
+  pageOfSchedule(
+    scheduleId: number,
+    offset: number,
+    limit: number,
+  ): Promise<[ScheduleRun[], number]> {
+    return this.dataSource.getRepository(ScheduleRun).findAndCount({
+      where: { scheduleId },
+      order: { occurrenceAt: 'DESC', id: 'DESC' },
+      skip: offset,
+      take: limit,
+    });
+  }
+
+  /**
+   * The latest `perSchedule` runs of each of the schedules (latest first), in one statement:
+   * a page of schedules shows them without a query per schedule. A schedule with no runs is absent.
+   */
+  async latestOfSchedules(
+    scheduleIds: number[],
+    perSchedule: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Map<number, ScheduleRun[]>> {
+    if (scheduleIds.length === 0) return new Map();
+    const runs = await manager
+      .getRepository(ScheduleRun)
+      .createQueryBuilder('run')
+      .where(
+        `run.id IN (SELECT id FROM (
+           SELECT id, row_number() OVER (PARTITION BY schedule_id ORDER BY occurrence_at DESC, id DESC) AS n
+           FROM schedule_runs WHERE schedule_id = ANY(:scheduleIds)
+         ) ranked WHERE n <= :recent)`,
+        { scheduleIds, recent: perSchedule },
+      )
+      .orderBy('run.occurrence_at', 'DESC')
+      .addOrderBy('run.id', 'DESC')
+      .getMany();
+    const out = new Map<number, ScheduleRun[]>();
+    for (const run of runs) out.set(run.scheduleId, [...(out.get(run.scheduleId) ?? []), run]);
+    return out;
+  }
+}

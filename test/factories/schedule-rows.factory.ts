@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import {
+  GeneratedImage,
+  PostingSchedule,
+  Profile,
+  SocialAccount,
+  type SocialPlatform,
+  User,
+} from '@app/database';
+
+/**
+ * Rows written straight to the database, for query-level specs (no HTTP, no app). Names are
+ * unique per call, so specs sharing the database never collide; deleting the user removes the rest.
+ */
+export async function insertUser(dataSource: DataSource): Promise<User> {
+  const username = `user_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const user = await dataSource.getRepository(User).save({
+    username,
+    email: `${username}@example.com`,
+    password: 'not-a-hash',
+  });
+  await dataSource.getRepository(Profile).save({ userId: user.id });
+  return user;
+}
+
+/** Occurrences this far ahead are never due for a scheduler running beside the specs. */
+export const FAR_FUTURE = new Date('2090-01-01T00:00:00Z');
+
+/** `FAR_FUTURE` plus some hours. */
+export function farFuture(hours: number): Date {
+  return new Date(FAR_FUTURE.getTime() + hours * 3_600_000);
+}
+
+/** An active daily schedule taking images by tag, with `overrides`. */
+export function insertSchedule(
+  dataSource: DataSource,
+  userId: number,
+  overrides: Partial<PostingSchedule> = {},
+): Promise<PostingSchedule> {
+  return dataSource.getRepository(PostingSchedule).save({
+    userId,
+    name: 'Every morning',
+    frequency: 'daily',
+    timeOfDay: '09:00:00',
+    timezone: 'UTC',
+    platforms: ['twitter'],
+    tags: ['harbour'],
+    isActive: true,
+    nextRunAt: FAR_FUTURE,
+    ...overrides,
+  });
+}
+
+export function insertAccount(
+  dataSource: DataSource,
+  userId: number,
+  platform: SocialPlatform,
+): Promise<SocialAccount> {
+  return dataSource.getRepository(SocialAccount).save({
+    userId,
+    platform,
+    accountId: `acct_${randomUUID().slice(0, 8)}`,
+    accessTokenEncrypted: 'unused',
+  });
+}
+
+/** A failed image: no worker or sweep beside the specs picks it up. */
+export function insertImage(dataSource: DataSource, userId: number): Promise<GeneratedImage> {
+  return dataSource.getRepository(GeneratedImage).save({
+    userId,
+    prompt: 'A quiet harbour at dusk',
+    style: 'realistic',
+    width: 256,
+    height: 256,
+    status: 'failed',
+  });
+}
