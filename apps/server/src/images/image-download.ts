@@ -1,6 +1,7 @@
 import sharp, { type Metadata } from 'sharp';
+import { retryAfterMs } from '../outbound/outbound-http.js';
 import { ProviderError } from './providers/image-provider.js';
-import { parseRetryAfter, unreachable } from './providers/provider-http.js';
+import { unreachable } from './providers/provider-http.js';
 
 /** What we store and hand to platforms; SVG, PDF and the like are refused (scripts, surprises). */
 const IMAGE_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff']);
@@ -42,9 +43,8 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
     await response.body?.cancel().catch(() => undefined);
     const { status } = response;
     const transient = status === 408 || status === 429 || status >= 500;
-    const retryAfterMs =
-      status === 429 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
-    throw new ProviderError(`image download answered ${status}`, transient, retryAfterMs);
+    const wait = status === 429 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+    throw new ProviderError(`image download answered ${status}`, transient, wait);
   }
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > options.maxBytes) {

@@ -31,7 +31,7 @@ import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
     {
       provide: PLATFORM,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createPlatforms(config, config.platforms.oauth),
+      useFactory: (config: AppConfig) => createPlatforms(config),
     },
   ],
   exports: [AccountsService, PostsService, SchedulesService],

@@ -6,7 +6,7 @@
  * Why not AdminJS's ComponentLoader: it bundles with rollup and babel, at boot in production and
  * on the first page view (or in a file watcher) otherwise, into a temporary folder. This code
  * needs no bundling at all: `registerAdminComponents` is type-checked here and its compiled text
- * is served as `components.bundle.js` (admin-router.ts). Boot stays as fast as without custom
+ * is served as `components.bundle.js` (admin-router.loader.ts). Boot stays as fast as without custom
  * components and nothing is written to disk.
  *
  * Everything inside `registerAdminComponents` runs in the browser: it may only use those globals,

@@ -1,3 +1,4 @@
+import type { ImageProviderName } from '@app/common';
 import type { ImageStyle } from '@app/database';
 
 export type ImageQuality = 'standard' | 'hd';
@@ -18,7 +19,8 @@ export type ImageResult =
   | { kind: 'bytes'; bytes: Buffer; model: string; parameters: Record<string, unknown> };
 
 export interface ImageProvider {
-  readonly name: 'blackbox' | 'openai' | 'automatic1111' | 'local';
+  /** One of IMAGE_PROVIDERS, the values IMAGE_PROVIDER may take. */
+  readonly name: ImageProviderName;
   /** Throws ProviderError; honours `signal` (the worker's time limit). */
   generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult>;
 }

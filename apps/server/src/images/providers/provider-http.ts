@@ -1,7 +1,39 @@
+import {
+  excerpt,
+  nestedErrorMessage,
+  parseJson,
+  type ReasonShape,
+  reasonFrom,
+  retryAfterMs,
+  textField,
+  transportFailure,
+} from '../../outbound/outbound-http.js';
 import { type ImageRequest, ProviderError } from './image-provider.js';
 
-/** Long enough to keep a provider's reason readable in error_message, short enough for a column. */
-const MESSAGE_LIMIT = 500;
+/**
+ * Where the providers put the reason of a failure: Automatic1111 the exception's class in
+ * `{error}` and its text in `{errors}`, OpenAI and Blackbox `{error: {message}}`, FastAPI
+ * (Automatic1111) `{detail}` as text or a list of `{loc, msg}`, else `{message}`.
+ */
+const PROVIDER_REASONS: readonly ReasonShape[] = [
+  ({ error, errors }) =>
+    typeof error === 'string' && error
+      ? typeof errors === 'string' && errors
+        ? `${error}: ${errors}`
+        : error
+      : undefined,
+  nestedErrorMessage(true),
+  textField('detail'),
+  ({ detail }) =>
+    Array.isArray(detail)
+      ? detail
+          .map((item: { loc?: unknown[]; msg?: unknown }) =>
+            [item?.loc?.join('.'), item?.msg].filter(Boolean).join(': '),
+          )
+          .join('; ')
+      : undefined,
+  textField('message'),
+];
 
 export interface ProviderCall<T> {
   /** Names the provider in every error message. */
@@ -43,16 +75,15 @@ export async function postProviderJson<T>(call: ProviderCall<T>): Promise<T> {
 
   const answer = parseJson(text);
   if (status < 200 || status > 299) {
-    const reason = errorMessage(answer, text) || `HTTP ${status}`;
+    const reason = reasonFrom(answer, text, PROVIDER_REASONS) || `HTTP ${status}`;
     if (call.refusal?.(status, answer)) {
       throw new ProviderError(`${call.provider} refused the prompt: ${reason}`, false);
     }
     const transient = status === 408 || status === 429 || status >= 500;
-    const retryAfterMs = status === 429 ? parseRetryAfter(retryAfter) : undefined;
     throw new ProviderError(
       `${call.provider} answered ${status}: ${reason}`,
       transient,
-      retryAfterMs,
+      status === 429 ? retryAfterMs(retryAfter) : undefined,
     );
   }
   if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) {
@@ -77,73 +108,12 @@ export function promptWithNegative(request: ImageRequest): string {
   return negative ? `${request.prompt}, avoid: ${negative}` : request.prompt;
 }
 
-/** Retry-After is either delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /** Network failures and time limits are worth another try; the signal tells which it was. */
 export function unreachable(what: string, error: unknown, signal: AbortSignal): ProviderError {
-  if (signal.aborted) {
-    const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError';
-    return new ProviderError(
-      timedOut ? `${what} did not answer within the time limit` : `${what} request was aborted`,
-      true,
-    );
+  const failure = transportFailure(error, signal);
+  if (failure.kind === 'timeout') {
+    return new ProviderError(`${what} did not answer within the time limit`, true);
   }
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-  return new ProviderError(`${what} could not be reached: ${detail}`, true);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The reason a provider gave, in the shapes they use: OpenAI and Blackbox `{error: {message}}`,
- * some proxies `{error: "..."}`, FastAPI (Automatic1111) `{detail}` as text or a list of
- * `{loc, msg}`, else `{message}`, else the raw text.
- */
-function errorMessage(answer: unknown, text: string): string {
-  if (answer && typeof answer === 'object') {
-    const body = answer as {
-      error?: unknown;
-      detail?: unknown;
-      message?: unknown;
-      errors?: unknown;
-    };
-    const error = body.error as { message?: unknown } | string | undefined;
-    // Automatic1111 sends the exception's class in `error` and its text in `errors`.
-    if (typeof error === 'string' && error) {
-      return excerpt(
-        typeof body.errors === 'string' && body.errors ? `${error}: ${body.errors}` : error,
-      );
-    }
-    if (error && typeof error === 'object' && typeof error.message === 'string') {
-      return excerpt(error.message);
-    }
-    if (typeof body.detail === 'string' && body.detail) return excerpt(body.detail);
-    if (Array.isArray(body.detail)) {
-      const parts = body.detail.map((item: { loc?: unknown[]; msg?: unknown }) =>
-        [item?.loc?.join('.'), item?.msg].filter(Boolean).join(': '),
-      );
-      return excerpt(parts.join('; '));
-    }
-    if (typeof body.message === 'string' && body.message) return excerpt(body.message);
-  }
-  return excerpt(text);
-}
-
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MESSAGE_LIMIT ? `${flat.slice(0, MESSAGE_LIMIT - 1)}…` : flat;
+  if (failure.kind === 'aborted') return new ProviderError(`${what} request was aborted`, true);
+  return new ProviderError(`${what} could not be reached: ${failure.detail}`, true);
 }

@@ -15,6 +15,7 @@ import {
   requireString,
   sendCreating,
 } from './platform-http.js';
+import { GRAPH_DIALECT } from './graph.dialect.js';
 
 export interface FacebookOptions {
   /** Graph API base with its version, e.g. https://graph.facebook.com/v21.0 */
@@ -150,7 +151,7 @@ export class FacebookPlatform implements Platform {
     const search = query ? `?${new URLSearchParams(query).toString()}` : '';
     return {
       platform: this.name,
-      dialect: 'graph',
+      dialect: GRAPH_DIALECT,
       what,
       method,
       url: `${this.graph}${path}${search}`,

@@ -17,6 +17,7 @@ import {
   sendCreating,
   sleep,
 } from './platform-http.js';
+import { GRAPH_DIALECT } from './graph.dialect.js';
 
 export interface InstagramOptions {
   /** Graph API base with its version, e.g. https://graph.facebook.com/v21.0 */
@@ -255,7 +256,7 @@ export class InstagramPlatform implements Platform {
     const search = query ? `?${new URLSearchParams(query).toString()}` : '';
     return {
       platform: this.name,
-      dialect: 'graph',
+      dialect: GRAPH_DIALECT,
       what,
       method,
       url: `${this.graph}${path}${search}`,

@@ -1,3 +1,4 @@
+import { retryAfterMs } from '../../outbound/outbound-http.js';
 import {
   type Platform,
   type PlatformAccount,
@@ -10,6 +11,7 @@ import {
 } from './platform.js';
 import {
   count,
+  type ErrorDialect,
   findSentPost,
   malformed,
   type PlatformCall,
@@ -40,6 +42,14 @@ export const LINKEDIN_VERSION = '202609';
 
 /** Characters that LinkedIn's "little text" commentary format reserves. */
 const RESERVED = /[\\|{}@[\]()<>#*_~]/g;
+
+/**
+ * LinkedIn words its failures in HTTP statuses (401 an expired token); its documented limits are
+ * daily and reset at midnight UTC, and a 429 usually comes without a Retry-After.
+ */
+const LINKEDIN_DIALECT: ErrorDialect = {
+  rateLimitWaitMs: (headers) => retryAfterMs(headers.get('retry-after')) ?? untilMidnightUtc(),
+};
 
 /**
  * LinkedIn Posts API (versioned REST): initializeUpload an image, PUT its bytes, then create the
@@ -83,7 +93,7 @@ export class LinkedInPlatform implements Platform {
       const urn = requireString(value?.image, init, 'value.image');
       await platformRequest({
         platform: this.name,
-        dialect: 'linkedin',
+        dialect: LINKEDIN_DIALECT,
         what: 'image upload',
         method: 'PUT',
         url: uploadUrl,
@@ -208,7 +218,7 @@ export class LinkedInPlatform implements Platform {
     }
     const call: PlatformCall = {
       platform: this.name,
-      dialect: 'linkedin',
+      dialect: LINKEDIN_DIALECT,
       what: 'token refresh',
       method: 'POST',
       url: `${this.oauth}/oauth/v2/accessToken`,
@@ -236,7 +246,7 @@ export class LinkedInPlatform implements Platform {
   ): PlatformCall {
     return {
       platform: this.name,
-      dialect: 'linkedin',
+      dialect: LINKEDIN_DIALECT,
       what,
       method,
       url: `${this.api}${path}`,
@@ -248,6 +258,11 @@ export class LinkedInPlatform implements Platform {
       signal,
     };
   }
+}
+
+function untilMidnightUtc(now = new Date()): number {
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  return midnight - now.getTime();
 }
 
 function postUrl(urn: string): string {

@@ -1,6 +1,14 @@
-import http from 'node:http';
-import https from 'node:https';
-
+import {
+  abortKind,
+  nestedErrorMessage,
+  parseJson,
+  type ReasonShape,
+  reasonFrom,
+  retryAfterMs,
+  sendRequest,
+  textField,
+  transportFailure,
+} from '../../outbound/outbound-http.js';
 import {
   type Checkpoint,
   PlatformError,
@@ -9,11 +17,28 @@ import {
   type RefreshedTokens,
 } from './platform.js';
 
-/** Long enough to keep a platform's reason readable in error_message, short enough for a column. */
-const MESSAGE_LIMIT = 500;
+/**
+ * How one platform words its failures (codes, rate limits, token expiry). Each platform file
+ * holds its own; what HTTP itself says (401, 429, 5xx...) is read here for all of them.
+ */
+export interface ErrorDialect {
+  /** The error code a 2xx answer carries in its body (TikTok), else undefined. */
+  errorIn2xx?(answer: Record<string, unknown> | undefined): string | undefined;
+  /** The platform's reading of a failed answer, ahead of its HTTP status; undefined defers to it. */
+  classify?(failure: FailedAnswer): PlatformError | undefined;
+  /** The wait a 429 asks for; by default the Retry-After header. */
+  rateLimitWaitMs?(headers: Headers): number | undefined;
+}
 
-/** How each platform words its errors. */
-export type ErrorDialect = 'graph' | 'x' | 'linkedin' | 'tiktok';
+/** A failed answer as a dialect sees it, with the message every PlatformError of it carries. */
+export interface FailedAnswer {
+  status: number;
+  headers: Headers;
+  answer: Record<string, unknown> | undefined;
+  message: string;
+  /** The call creates the post: a 5xx or a time-out may mean it exists. */
+  createsPost: boolean;
+}
 
 export interface PlatformCall {
   platform: PlatformName;
@@ -46,37 +71,45 @@ export interface PlatformResponse {
   text: string;
 }
 
-/** Graph error codes that mean "slow down" (app, user, page and custom-rate limits). */
-const GRAPH_RATE_LIMIT_CODES = new Set([4, 17, 32, 613, 80001, 80002, 80004]);
-/** Graph codes / subcodes for "Meta could not download the media from the URL given". */
-const GRAPH_MEDIA_CODES = new Set([324, 9004]);
-const GRAPH_MEDIA_SUBCODES = new Set([2207052, 2207003, 2207020, 2207026]);
-/** Connection failures that prove the request never reached the platform. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /**
- * Platform calls go through node:http(s) rather than fetch: a profile of the publishing worker
- * measured 0.42–0.70 ms of CPU per fetch (undici) against 0.11–0.19 ms for node:http with a
- * keep-alive agent, fetch being the worker's biggest single cost. The agents keep connections
- * open like fetch did; idle ones close after 4 s (fetch's default), or sooner when the server's
- * Keep-Alive hint says so, so that a request rarely meets a connection the server just closed.
+ * Where the platforms put the reason of a failure, tried in this order for all of them (an
+ * answer from a proxy or a fake may borrow another platform's shape): OAuth `{error,
+ * error_description}`, Graph and TikTok `{error: {message}}`, TikTok `{error: {code}}`, X
+ * `{detail}` / `{errors: [{message}]}`, LinkedIn `{message}`, X `{title}`, a bare `{error}`.
  */
-const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-const httpsAgent = new https.Agent(AGENT_OPTIONS);
-/** Decodes like fetch's `text()`: UTF-8, a leading byte order mark dropped. */
-const utf8 = new TextDecoder();
+const PLATFORM_REASONS: readonly ReasonShape[] = [
+  (answer) =>
+    typeof answer.error_description === 'string' && answer.error_description
+      ? `${String(answer.error)}: ${answer.error_description}`
+      : undefined,
+  nestedErrorMessage(),
+  (answer) => {
+    const error = answer.error as { code?: unknown } | null | undefined;
+    return error && typeof error === 'object' && typeof error.code === 'string'
+      ? error.code
+      : undefined;
+  },
+  textField('detail'),
+  (answer) => {
+    const errors = answer.errors as { message?: unknown }[] | undefined;
+    return Array.isArray(errors) && typeof errors[0]?.message === 'string'
+      ? errors.map((item) => String(item.message)).join('; ')
+      : undefined;
+  },
+  textField('message'),
+  textField('title'),
+  textField('error'),
+];
 
 /**
- * Sends one request to a platform and maps every failure to one PlatformError, the same way for
- * all platforms, so the worker's policy depends only on the code.
+ * Sends one request to a platform (node:http with keep-alive agents, see outbound-http.ts) and
+ * maps every failure to one PlatformError, so the worker's policy depends only on the code.
  */
 export async function platformRequest(call: PlatformCall): Promise<PlatformResponse> {
   const label = `${call.platform} ${call.what}`;
-  const { headers, body } = await encode(call);
-  let response: Answer;
+  let response: Awaited<ReturnType<typeof sendRequest>>;
   try {
-    response = await exchange(call, headers, body);
+    response = await sendRequest(call);
   } catch (error) {
     throw unreachable(label, error, call);
   }
@@ -87,90 +120,14 @@ export async function platformRequest(call: PlatformCall): Promise<PlatformRespo
     parsed && typeof parsed === 'object' && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
       : undefined;
-  const tiktokError = call.dialect === 'tiktok' ? tiktokCode(answer) : undefined;
-  if (response.status >= 200 && response.status <= 299 && !tiktokError) {
+  const errorIn2xx = call.dialect.errorIn2xx?.(answer);
+  if (response.status >= 200 && response.status <= 299 && !errorIn2xx) {
     if (answer === undefined && text.trim() !== '') {
       throw malformed(call, `${label} answered ${response.status} with a body that is not JSON`);
     }
     return { status: response.status, headers: response.headers, body: answer ?? {}, text };
   }
   throw classify(call, label, response.status, response.headers, answer, text);
-}
-
-/** What came back, before it is read as JSON. */
-type Answer = Omit<PlatformResponse, 'body'>;
-
-/** The request's headers and body bytes, with the Content-Type and Content-Length they need. */
-async function encode(
-  call: PlatformCall,
-): Promise<{ headers: Record<string, string>; body?: Buffer }> {
-  // The User-Agent fetch sent, so the platforms see the same requests as before.
-  const headers: Record<string, string> = {
-    Accept: 'application/json',
-    'User-Agent': 'node',
-    ...call.headers,
-  };
-  let body: Buffer | undefined;
-  if (call.json !== undefined) {
-    headers['Content-Type'] ??= 'application/json';
-    body = Buffer.from(JSON.stringify(call.json));
-  } else if (call.form) {
-    headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    body = Buffer.from(new URLSearchParams(call.form).toString());
-  } else if (Buffer.isBuffer(call.body)) {
-    body = call.body;
-  } else if (call.body) {
-    // Multipart (X's media upload) is rare: let the WHATWG classes encode it and pick the boundary.
-    const encoded = new Request('http://localhost/', { method: 'POST', body: call.body });
-    body = Buffer.from(await encoded.arrayBuffer());
-    headers['Content-Type'] ??= encoded.headers.get('content-type') ?? '';
-  }
-  // As fetch: a POST or PUT without a body says so with a length of 0.
-  if (body || call.method !== 'GET') headers['Content-Length'] = String(body?.length ?? 0);
-  return { headers, body };
-}
-
-/**
- * One request and its whole answer, all under `call.signal`: connecting, sending, the headers
- * and the body, so a platform that stalls mid-answer times out too. Rejects with the system
- * error (`error.code`) or the abort. Redirects are not followed (fetch did): the platform calls
- * made here are never answered with one. No Accept-Encoding is sent, so answers come
- * uncompressed (fetch asked for gzip and inflated it).
- */
-function exchange(
-  call: PlatformCall,
-  headers: Record<string, string>,
-  body: Buffer | undefined,
-): Promise<Answer> {
-  return new Promise<Answer>((resolve, reject) => {
-    const url = new URL(call.url);
-    const secure = url.protocol === 'https:';
-    const options = {
-      method: call.method,
-      headers,
-      agent: secure ? httpsAgent : httpAgent,
-      signal: call.signal,
-    };
-    const request = (secure ? https : http).request(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      // An abort or a lost connection mid-body destroys the response with an error.
-      response.on('error', reject);
-      response.on('end', () => {
-        // Built as fetch does: repeated headers joined with ', '.
-        const answerHeaders = new Headers();
-        const raw = response.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) answerHeaders.append(raw[i], raw[i + 1]);
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: answerHeaders,
-          text: utf8.decode(Buffer.concat(chunks)),
-        });
-      });
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
 }
 
 /** A 2xx answer without what it should hold; after a creating call the post probably exists. */
@@ -199,60 +156,21 @@ function classify(
   answer: Record<string, unknown> | undefined,
   text: string,
 ): PlatformError {
-  const reason = errorMessage(answer, text) || `HTTP ${status}`;
+  const reason = reasonFrom(answer, text, PLATFORM_REASONS) || `HTTP ${status}`;
   const message = `${label} failed (${status}): ${reason}`;
   const lost = call.createsPost === true;
 
   if (call.oauth && status >= 400 && status < 500 && status !== 429) {
     return new PlatformError('reconnect_required', message, { status });
   }
-
-  if (call.dialect === 'graph') {
-    const error = answer?.error as { code?: unknown; error_subcode?: unknown } | undefined;
-    const code = Number(error?.code);
-    const subcode = Number(error?.error_subcode);
-    if (code === 190 || code === 102)
-      return new PlatformError('reconnect_required', message, { status });
-    if (GRAPH_RATE_LIMIT_CODES.has(code)) {
-      return new PlatformError('rate_limited', message, {
-        status,
-        retryAfterMs: graphRegainAccessMs(headers) ?? retryAfterMs(headers),
-      });
-    }
-    if (GRAPH_MEDIA_CODES.has(code) || GRAPH_MEDIA_SUBCODES.has(subcode)) {
-      return new PlatformError('media_unreachable', message, { status });
-    }
-    if (status < 500 && Number.isFinite(code) && error) {
-      // Graph's "temporary" codes (1 unknown, 2 service) sometimes come with a 400.
-      if (code === 1 || code === 2) {
-        return new PlatformError('transient', message, { status, mayHaveBeenAccepted: lost });
-      }
-      return new PlatformError('platform_rejected', message, { status });
-    }
-  }
-
-  if (call.dialect === 'tiktok') {
-    const code = tiktokCode(answer);
-    if (code === 'access_token_invalid' || code === 'scope_not_authorized') {
-      return new PlatformError('reconnect_required', message, { status });
-    }
-    if (code === 'rate_limit_exceeded') {
-      // TikTok's limits are per one-minute window and it sends no reset header.
-      return new PlatformError('rate_limited', message, {
-        status,
-        retryAfterMs: retryAfterMs(headers) ?? 60_000,
-      });
-    }
-    if (code && status >= 200 && status < 500) {
-      return new PlatformError('platform_rejected', message, { status });
-    }
-  }
+  const own = call.dialect.classify?.({ status, headers, answer, message, createsPost: lost });
+  if (own) return own;
 
   if (status === 401) return new PlatformError('reconnect_required', message, { status });
   if (status === 429) {
-    let wait = retryAfterMs(headers);
-    // LinkedIn documents daily limits that reset at midnight UTC and sends no header.
-    if (wait === undefined && call.dialect === 'linkedin') wait = untilMidnightUtc();
+    const wait = call.dialect.rateLimitWaitMs
+      ? call.dialect.rateLimitWaitMs(headers)
+      : retryAfterMs(headers.get('retry-after'));
     return new PlatformError('rate_limited', message, { status, retryAfterMs: wait });
   }
   if (status === 408 || status === 504) {
@@ -263,114 +181,24 @@ function classify(
   return new PlatformError('platform_rejected', message, { status });
 }
 
-/** `x-rate-limit-reset` (X: epoch seconds) or `Retry-After` (seconds or an HTTP date). */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const reset = headers.get('x-rate-limit-reset');
-  if (reset && /^\d+$/.test(reset.trim())) return Math.max(0, Number(reset) * 1000 - now);
-  const header = headers.get('retry-after');
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Graph's business-use-case header says, in minutes, when a throttled app regains access. */
-function graphRegainAccessMs(headers: Headers): number | undefined {
-  const header = headers.get('x-business-use-case-usage');
-  if (!header) return undefined;
-  try {
-    const usage = JSON.parse(header) as Record<
-      string,
-      { estimated_time_to_regain_access?: number }[]
-    >;
-    const minutes = Object.values(usage)
-      .flat()
-      .map((entry) => Number(entry.estimated_time_to_regain_access))
-      .filter((value) => Number.isFinite(value) && value > 0);
-    return minutes.length ? Math.max(...minutes) * 60_000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function untilMidnightUtc(now = new Date()): number {
-  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-  return midnight - now.getTime();
-}
-
-function tiktokCode(answer: Record<string, unknown> | undefined): string | undefined {
-  const code = (answer?.error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code !== 'ok' ? code : undefined;
-}
-
 /**
  * Network failures and time limits. A refused connection never reached the platform; anything
  * else after a creating call was sent (reset, socket closed, time-out) may have been accepted.
  */
 function unreachable(label: string, error: unknown, call: PlatformCall): PlatformError {
-  // node:http puts the system error's code on the error itself, fetch put it on its cause (and
-  // a DOMException's code is a number).
-  const failure = error as { code?: unknown; message?: string; cause?: { code?: unknown } };
-  const code = [failure.code, failure.cause?.code].find(
-    (value): value is string => typeof value === 'string',
-  );
-  const neverSent = code !== undefined && NOT_SENT.has(code);
-  const mayHaveBeenAccepted = call.createsPost === true && !neverSent;
-  if (call.signal.aborted) {
-    const timedOut = (call.signal.reason as Error | undefined)?.name === 'TimeoutError';
-    return new PlatformError(
-      timedOut ? 'timeout' : 'transient',
-      timedOut ? `${label} did not answer within the time limit` : `${label} was aborted`,
-      { mayHaveBeenAccepted },
-    );
+  const failure = transportFailure(error, call.signal);
+  const mayHaveBeenAccepted = call.createsPost === true && !failure.neverSent;
+  if (failure.kind === 'timeout') {
+    return new PlatformError('timeout', `${label} did not answer within the time limit`, {
+      mayHaveBeenAccepted,
+    });
   }
-  const detail = code ?? failure.message;
-  return new PlatformError('transient', `${label}: connection failed (${detail})`, {
+  if (failure.kind === 'aborted') {
+    return new PlatformError('transient', `${label} was aborted`, { mayHaveBeenAccepted });
+  }
+  return new PlatformError('transient', `${label}: connection failed (${failure.detail})`, {
     mayHaveBeenAccepted,
   });
-}
-
-/**
- * The reason a platform gave: Graph and TikTok `{error: {message}}`, X `{detail}` / `{errors:
- * [{message}]}` / `{title}`, LinkedIn `{message}`, OAuth `{error, error_description}`.
- */
-function errorMessage(answer: Record<string, unknown> | undefined, text: string): string {
-  if (answer) {
-    const error = answer.error as { message?: unknown; code?: unknown } | string | undefined;
-    if (typeof answer.error_description === 'string' && answer.error_description) {
-      return excerpt(`${String(answer.error)}: ${answer.error_description}`);
-    }
-    if (error && typeof error === 'object' && typeof error.message === 'string' && error.message) {
-      return excerpt(error.message);
-    }
-    if (error && typeof error === 'object' && typeof error.code === 'string') {
-      return excerpt(error.code);
-    }
-    if (typeof answer.detail === 'string' && answer.detail) return excerpt(answer.detail);
-    const errors = answer.errors as { message?: unknown }[] | undefined;
-    if (Array.isArray(errors) && typeof errors[0]?.message === 'string') {
-      return excerpt(errors.map((item) => String(item.message)).join('; '));
-    }
-    if (typeof answer.message === 'string' && answer.message) return excerpt(answer.message);
-    if (typeof answer.title === 'string' && answer.title) return excerpt(answer.title);
-    if (typeof error === 'string' && error) return excerpt(error);
-  }
-  return excerpt(text);
-}
-
-function parseJson(text: string): unknown {
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MESSAGE_LIMIT ? `${flat.slice(0, MESSAGE_LIMIT - 1)}…` : flat;
 }
 
 /** Waits `ms`, or rejects as the signal's abort would (timeout or transient). */
@@ -378,7 +206,7 @@ export function sleep(ms: number, signal: AbortSignal, label: string): Promise<v
   return new Promise((resolve, reject) => {
     const fail = () => {
       clearTimeout(timer);
-      const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError';
+      const timedOut = abortKind(signal) === 'timeout';
       reject(
         new PlatformError(
           timedOut ? 'timeout' : 'transient',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '@app/common';
-import { PLATFORMS } from './platform.js';
+import { SOCIAL_PLATFORMS as PLATFORMS } from '@app/database';
 import {
   checkText,
   composeText,

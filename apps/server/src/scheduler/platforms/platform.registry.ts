@@ -7,29 +7,39 @@ import { TikTokPlatform } from './tiktok.platform.js';
 import { TwitterPlatform } from './twitter.platform.js';
 
 /**
- * What AppConfig does not carry (yet): the OAuth clients that refreshing tokens needs, and
- * polling pace (tests make it short).
+ * Settings AppConfig has no variable for, each with a default in its platform: LinkedIn's API
+ * version and OAuth host, TikTok's privacy level, and polling pace (tests make it short).
  */
 export interface PlatformExtras {
-  x?: { clientId?: string; clientSecret?: string };
-  linkedin?: { clientId?: string; clientSecret?: string; version?: string; oauthUrl?: string };
-  tiktok?: { clientKey?: string; clientSecret?: string; privacyLevel?: string };
+  linkedin?: { version?: string; oauthUrl?: string };
+  tiktok?: { privacyLevel?: string };
   pollIntervalMs?: number;
   maxPolls?: number;
 }
 
-export function createPlatforms(
-  config: AppConfig,
-  extras: PlatformExtras = {},
-): Record<PlatformName, Platform> {
+/** One implementation per SOCIAL_PLATFORMS value, each under its own name. */
+export type Platforms = { readonly [P in PlatformName]: Platform & { readonly name: P } };
+
+/** A platform added to SOCIAL_PLATFORMS without an implementation here does not compile. */
+export function createPlatforms(config: AppConfig, extras: PlatformExtras = {}): Platforms {
   const { platforms } = config;
+  const { oauth } = platforms;
   const polling = { pollIntervalMs: extras.pollIntervalMs, maxPolls: extras.maxPolls };
   return {
     instagram: new InstagramPlatform({ graphUrl: platforms.instagramGraphUrl, ...polling }),
     facebook: new FacebookPlatform({ graphUrl: platforms.facebookGraphUrl }),
-    twitter: new TwitterPlatform({ apiUrl: platforms.xApiUrl, ...extras.x }),
-    linkedin: new LinkedInPlatform({ apiUrl: platforms.linkedinApiUrl, ...extras.linkedin }),
-    tiktok: new TikTokPlatform({ apiUrl: platforms.tiktokApiUrl, ...extras.tiktok, ...polling }),
+    twitter: new TwitterPlatform({ apiUrl: platforms.xApiUrl, ...oauth.x }),
+    linkedin: new LinkedInPlatform({
+      apiUrl: platforms.linkedinApiUrl,
+      ...oauth.linkedin,
+      ...extras.linkedin,
+    }),
+    tiktok: new TikTokPlatform({
+      apiUrl: platforms.tiktokApiUrl,
+      ...oauth.tiktok,
+      ...extras.tiktok,
+      ...polling,
+    }),
   };
 }
 
@@ -39,7 +49,7 @@ export interface PlatformLimit {
   maxHashtags?: number;
 }
 
-export const PLATFORM_LIMITS: Record<PlatformName, PlatformLimit> = {
+export const PLATFORM_LIMITS: { readonly [P in PlatformName]: PlatformLimit } = {
   instagram: { maxLength: 2200, maxHashtags: 30 },
   facebook: { maxLength: 63206 },
   twitter: { maxLength: 280 },

@@ -1,5 +1,7 @@
-export const PLATFORMS = ['instagram', 'facebook', 'twitter', 'linkedin', 'tiktok'] as const;
-export type PlatformName = (typeof PLATFORMS)[number];
+import type { SocialPlatform } from '@app/database';
+
+/** The platforms are the values of social_accounts.platform: SOCIAL_PLATFORMS is the one list. */
+export type PlatformName = SocialPlatform;
 
 /** The account a post goes out through, with its tokens decrypted for this call only. */
 export interface PlatformAccount {

@@ -1,3 +1,4 @@
+import { retryAfterMs } from '../../outbound/outbound-http.js';
 import {
   type Platform,
   type PlatformAccount,
@@ -10,6 +11,7 @@ import {
 } from './platform.js';
 import {
   count,
+  type ErrorDialect,
   type PlatformCall,
   platformRequest,
   readTokens,
@@ -39,6 +41,36 @@ interface PublishStatus {
   status: string;
   failReason: string;
   postIds: string[];
+}
+
+/**
+ * TikTok answers `{error: {code}}` with every response, "ok" on success and an error code
+ * otherwise, sometimes with a 200: an expired or narrowed token, a rate limit per one-minute
+ * window (without a reset header), or a refusal.
+ */
+const TIKTOK_DIALECT: ErrorDialect = {
+  errorIn2xx: tiktokCode,
+  classify({ status, headers, answer, message }) {
+    const code = tiktokCode(answer);
+    if (code === 'access_token_invalid' || code === 'scope_not_authorized') {
+      return new PlatformError('reconnect_required', message, { status });
+    }
+    if (code === 'rate_limit_exceeded') {
+      return new PlatformError('rate_limited', message, {
+        status,
+        retryAfterMs: retryAfterMs(headers.get('retry-after')) ?? 60_000,
+      });
+    }
+    if (code && status >= 200 && status < 500) {
+      return new PlatformError('platform_rejected', message, { status });
+    }
+    return undefined;
+  },
+};
+
+function tiktokCode(answer: Record<string, unknown> | undefined): string | undefined {
+  const code = (answer?.error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code !== 'ok' ? code : undefined;
 }
 
 /**
@@ -159,7 +191,7 @@ export class TikTokPlatform implements Platform {
     }
     const call: PlatformCall = {
       platform: this.name,
-      dialect: 'tiktok',
+      dialect: TIKTOK_DIALECT,
       what: 'token refresh',
       method: 'POST',
       url: `${this.api}/v2/oauth/token/`,
@@ -287,7 +319,7 @@ export class TikTokPlatform implements Platform {
   ): PlatformCall {
     return {
       platform: this.name,
-      dialect: 'tiktok',
+      dialect: TIKTOK_DIALECT,
       what,
       method: 'POST',
       url: `${this.api}${path}`,

@@ -1,3 +1,4 @@
+import { retryAfterMs } from '../../outbound/outbound-http.js';
 import {
   type Platform,
   type PlatformAccount,
@@ -10,6 +11,7 @@ import {
 } from './platform.js';
 import {
   count,
+  type ErrorDialect,
   findSentPost,
   normalizeText,
   type PlatformCall,
@@ -32,6 +34,18 @@ export interface TwitterOptions {
 const MEDIA_MARGIN_MS = 5 * 60_000;
 /** X replaces every URL by a t.co link and appends one for attached media. */
 const URL_PATTERN = /https?:\/\/\S+/g;
+
+/**
+ * X words its failures in HTTP statuses (401 an expired token) and says when a rate-limit window
+ * ends in `x-rate-limit-reset` (epoch seconds), else in Retry-After.
+ */
+const X_DIALECT: ErrorDialect = {
+  rateLimitWaitMs(headers) {
+    const reset = headers.get('x-rate-limit-reset');
+    if (reset && /^\d+$/.test(reset.trim())) return Math.max(0, Number(reset) * 1000 - Date.now());
+    return retryAfterMs(headers.get('retry-after'));
+  },
+};
 
 /**
  * X API v2 with the account's OAuth 2 user token: `POST /2/media/upload` (multipart) then
@@ -158,7 +172,7 @@ export class TwitterPlatform implements Platform {
     }
     const call: PlatformCall = {
       platform: this.name,
-      dialect: 'x',
+      dialect: X_DIALECT,
       what: 'token refresh',
       method: 'POST',
       url: `${this.api}/2/oauth2/token`,
@@ -186,7 +200,7 @@ export class TwitterPlatform implements Platform {
   ): PlatformCall {
     return {
       platform: this.name,
-      dialect: 'x',
+      dialect: X_DIALECT,
       what,
       method,
       url: `${this.api}${path}`,
