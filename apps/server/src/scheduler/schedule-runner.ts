@@ -14,6 +14,8 @@ import {
   type ScheduledPost,
   type ScheduleRun,
   ScheduleRunQueries,
+  ScheduledPostQueries,
+  UserQueries,
   SocialAccountQueries,
   withTrySessionAdvisoryLock,
 } from '@app/database';
@@ -59,6 +61,8 @@ export class ScheduleRunner {
     private readonly accounts: SocialAccountQueries,
     private readonly schedules: PostingScheduleQueries,
     private readonly runs: ScheduleRunQueries,
+    private readonly postRows: ScheduledPostQueries,
+    private readonly users: UserQueries,
   ) {}
 
   @Interval('schedule-runs', 2000)
@@ -115,7 +119,7 @@ export class ScheduleRunner {
     if (ahead <= 0 || ahead > this.config.schedules.imageLeadTimeMs) return null;
     const run = await this.runs.insertOnce(schedule.id, schedule.nextRunAt, manager);
     if (!run) return null;
-    const profile = await this.schedules.ownerProfile(schedule.userId, manager);
+    const profile = await this.users.profileOf(schedule.userId, manager);
     try {
       const image = await this.generation.request(
         manager,
@@ -236,14 +240,17 @@ export class ScheduleRunner {
         continue;
       }
       posts.push(
-        await this.schedules.insertOccurrencePost(
+        await this.postRows.insert(
           {
-            schedule,
-            runId: run.id,
-            occurrence,
+            userId: schedule.userId,
             imageId: picked.id,
             accountId: account.id,
+            scheduleId: schedule.id,
             platform,
+            caption: schedule.caption,
+            hashtags: schedule.hashtags,
+            scheduledTime: occurrence,
+            metadata: { schedule_run: run.id },
           },
           manager,
         ),

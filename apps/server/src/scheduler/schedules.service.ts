@@ -9,6 +9,7 @@ import {
   type ScheduleFields,
   type ScheduleRun,
   ScheduleRunQueries,
+  SocialAccountQueries,
 } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
 import type { CreateScheduleDto, PatchScheduleDto } from './dto/schedule.dto.js';
@@ -32,6 +33,7 @@ export class SchedulesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly schedules: PostingScheduleQueries,
     private readonly scheduleRuns: ScheduleRunQueries,
+    private readonly accounts: SocialAccountQueries,
   ) {}
 
   async list(
@@ -177,7 +179,7 @@ export class SchedulesService {
         fail('caption', problem);
     }
     if (fields.accountIds.length > 0) {
-      const accounts = await this.schedules.accountsNamed(owner.id, fields.accountIds, manager);
+      const accounts = await this.accounts.ownedAmong(owner.id, fields.accountIds, manager);
       const found = new Map(accounts.map((account) => [account.id, account.platform]));
       const seen = new Set<string>();
       for (const id of fields.accountIds) {

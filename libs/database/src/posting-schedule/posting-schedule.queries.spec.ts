@@ -3,13 +3,10 @@ import type { DataSource } from 'typeorm';
 import { openTestDatabase } from '../../../../test/support/database.js';
 import {
   farFuture,
-  insertAccount,
-  insertImage,
   insertSchedule,
   insertUser,
 } from '../../../../test/factories/schedule-rows.factory.js';
 import { ScheduleRun } from '../schedule-run/schedule-run.entity.js';
-import { ScheduledPost } from '../scheduled-post/scheduled-post.entity.js';
 import { PostingSchedule } from './posting-schedule.entity.js';
 import { PostingScheduleQueries } from './posting-schedule.queries.js';
 
@@ -189,57 +186,5 @@ describe('PostingScheduleQueries', () => {
     });
     await queries.moveNextRun(schedule.id, farFuture(6), dataSource.manager);
     expect((await queries.findOwned(userId, schedule.id))?.nextRunAt).toEqual(farFuture(6));
-  });
-
-  it("reads the owner's profile, and names only the user's own accounts", async () => {
-    const { id: userId } = await insertUser(dataSource);
-    const { id: stranger } = await insertUser(dataSource);
-    expect((await queries.ownerProfile(userId, dataSource.manager)).userId).toBe(userId);
-    await expect(queries.ownerProfile(-1, dataSource.manager)).rejects.toThrow();
-
-    const twitter = await insertAccount(dataSource, userId, 'twitter');
-    const theirs = await insertAccount(dataSource, stranger, 'twitter');
-    const named = await queries.accountsNamed(
-      userId,
-      [twitter.id, theirs.id, -1],
-      dataSource.manager,
-    );
-    expect(named).toEqual([{ id: twitter.id, platform: 'twitter' }]);
-  });
-
-  it("writes an occurrence's post with the schedule's caption, the occurrence and its run", async () => {
-    const { id: userId } = await insertUser(dataSource);
-    const schedule = await insertSchedule(dataSource, userId, {
-      caption: 'Good morning',
-      hashtags: '#harbour #dawn',
-    });
-    const image = await insertImage(dataSource, userId);
-    const account = await insertAccount(dataSource, userId, 'twitter');
-    const occurrence = farFuture(3);
-
-    const post = await queries.insertOccurrencePost(
-      {
-        schedule,
-        runId: 4242,
-        occurrence,
-        imageId: image.id,
-        accountId: account.id,
-        platform: 'twitter',
-      },
-      dataSource.manager,
-    );
-    const stored = await dataSource.getRepository(ScheduledPost).findOneByOrFail({ id: post.id });
-    expect(stored).toMatchObject({
-      userId,
-      imageId: image.id,
-      accountId: account.id,
-      scheduleId: schedule.id,
-      platform: 'twitter',
-      caption: 'Good morning',
-      hashtags: '#harbour #dawn',
-      scheduledTime: occurrence,
-      status: 'scheduled',
-      metadata: { schedule_run: 4242 },
-    });
   });
 });

@@ -1,9 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
-import { Profile } from '../profile/profile.entity.js';
-import { ScheduledPost } from '../scheduled-post/scheduled-post.entity.js';
-import { SocialAccount, type SocialPlatform } from '../social-account/social-account.entity.js';
+import { DataSource, type EntityManager } from 'typeorm';
 import { PostingSchedule } from './posting-schedule.entity.js';
 
 /** What its owner sets on a schedule (everything but its identity and next_run_at). */
@@ -25,19 +22,9 @@ export type ScheduleFields = Pick<
   | 'hashtags'
 >;
 
-/** One post of an occurrence: on `platform` with `accountId`, showing `imageId`. */
-export interface OccurrencePost {
-  schedule: Pick<PostingSchedule, 'id' | 'userId' | 'caption' | 'hashtags'>;
-  runId: number;
-  occurrence: Date;
-  imageId: number;
-  accountId: number;
-  platform: SocialPlatform;
-}
-
 /**
- * Every statement on `posting_schedules`: the owner's CRUD, and the scheduler's lookups, locks
- * and materialisation of an occurrence (its posts are written here, as the schedule's output).
+ * Every statement on `posting_schedules`: the owner's CRUD, and the scheduler's lookups and locks
+ * (an occurrence's posts are written by `ScheduledPostQueries.insert()`).
  */
 @Injectable()
 export class PostingScheduleQueries {
@@ -147,40 +134,5 @@ export class PostingScheduleQueries {
       .getRepository(PostingSchedule)
       .delete({ id: scheduleId, userId });
     return !!result.affected;
-  }
-
-  /** The schedule owner's profile, which requesting an image reads; throws if it is missing. */
-  ownerProfile(userId: number, manager: EntityManager): Promise<Profile> {
-    return manager.getRepository(Profile).findOneByOrFail({ userId });
-  }
-
-  /** Which of `accountIds` are the user's, with their platform: what a schedule may name. */
-  accountsNamed(
-    userId: number,
-    accountIds: number[],
-    manager: EntityManager,
-  ): Promise<Pick<SocialAccount, 'id' | 'platform'>[]> {
-    return manager.getRepository(SocialAccount).find({
-      select: { id: true, platform: true },
-      where: { id: In(accountIds), userId },
-    });
-  }
-
-  /** One scheduled post of an occurrence, carrying the schedule's caption and its run's id. */
-  insertOccurrencePost(post: OccurrencePost, manager: EntityManager): Promise<ScheduledPost> {
-    return manager.save(
-      manager.create(ScheduledPost, {
-        userId: post.schedule.userId,
-        imageId: post.imageId,
-        accountId: post.accountId,
-        scheduleId: post.schedule.id,
-        platform: post.platform,
-        caption: post.schedule.caption,
-        hashtags: post.schedule.hashtags,
-        scheduledTime: post.occurrence,
-        status: 'scheduled',
-        metadata: { schedule_run: post.runId },
-      }),
-    );
   }
 }

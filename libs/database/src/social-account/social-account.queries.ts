@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { type AccountStatus, SocialAccount, type SocialPlatform } from './social-account.entity.js';
 
 /** What choosing an account to post with reads of each. */
@@ -44,6 +44,18 @@ export class SocialAccountQueries {
       select: { id: true, status: true, platform: true },
       where: { userId, platform },
       order: { id: 'ASC' },
+    });
+  }
+
+  /** Which of `accountIds` are the user's, with their platform: what a schedule may name. */
+  ownedAmong(
+    userId: number,
+    accountIds: number[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Pick<SocialAccount, 'id' | 'platform'>[]> {
+    return manager.getRepository(SocialAccount).find({
+      select: { id: true, platform: true },
+      where: { id: In(accountIds), userId },
     });
   }
 

@@ -119,6 +119,11 @@ export class UserQueries {
     }) as Promise<UserWithProfile>;
   }
 
+  /** The user's profile (what requesting an image reads); throws if it is missing. */
+  profileOf(userId: number, manager: EntityManager = this.dataSource.manager): Promise<Profile> {
+    return manager.getRepository(Profile).findOneByOrFail({ userId });
+  }
+
   /** The user row alone (no password): what the admin panel's staff wall re-reads. */
   findById(userId: number): Promise<User | null> {
     return this.dataSource.getRepository(User).findOneBy({ id: userId });
