@@ -94,7 +94,7 @@ export interface ImageRow {
  * for a lost job while the test runs.
  */
 export async function insertImages(
-  app: TestApp,
+  app: Pick<TestApp, 'dataSource'>,
   userId: number,
   rows: ImageRow[],
 ): Promise<number[]> {
@@ -153,7 +153,12 @@ export async function insertManyImages(
 }
 
 /** Links the image to the user's tags of these names, creating the missing ones. */
-async function tagImage(app: TestApp, userId: number, imageId: number, names: string[]) {
+async function tagImage(
+  app: Pick<TestApp, 'dataSource'>,
+  userId: number,
+  imageId: number,
+  names: string[],
+) {
   await app.dataSource.query(
     `INSERT INTO image_tags (user_id, name) SELECT $1, unnest($2::varchar[])
      ON CONFLICT (user_id, name) DO NOTHING`,

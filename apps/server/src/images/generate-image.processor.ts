@@ -3,13 +3,18 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { GeneratedImage, type JsonObject, Profile } from '@app/database';
+import {
+  type GeneratedImage,
+  GeneratedImageQueries,
+  type GenerationResult,
+  ImageGenerationHistoryQueries,
+  type JsonObject,
+} from '@app/database';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import { assertImage, downloadImage } from './image-download.js';
 import { renderImage } from './image-renditions.js';
-import { ImagesService } from './images.service.js';
 import { IMAGE_PROVIDER, type ImageProvider, ProviderError } from './providers/image-provider.js';
 import { promptWithStyle } from './style-prompts.js';
 
@@ -29,12 +34,13 @@ export class GenerateImageProcessor {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(IMAGE_PROVIDER) private readonly provider: ImageProvider,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
-    private readonly images: ImagesService,
+    private readonly images: GeneratedImageQueries,
+    private readonly imageHistory: ImageGenerationHistoryQueries,
   ) {}
 
   @OnJob(JobName.GenerateImage)
   async run(payload: Payload, job: Job<Payload>): Promise<{ status: string }> {
-    const image = await this.claim(payload);
+    const image = await this.images.claimGeneration(payload.imageId, payload.generation);
     if (!image) return { status: 'skipped' };
     const started = performance.now();
     const files: string[] = [];
@@ -108,12 +114,10 @@ export class GenerateImageProcessor {
       const reason = error instanceof Error ? error.message : String(error);
       if (transient && attemptsLeft > 0) {
         this.logger.warn(`Image ${image.id}: ${reason}; retrying (${attemptsLeft} tries left)`);
-        await this.dataSource
-          .getRepository(GeneratedImage)
-          .update(
-            { id: image.id, generation: payload.generation },
-            { progress: 0, metadata: { last_error: reason, attempts: job.attemptsMade + 1 } },
-          );
+        await this.images.noteRetry(image.id, payload.generation, {
+          last_error: reason,
+          attempts: job.attemptsMade + 1,
+        });
         throw error;
       }
       await this.fail(payload, image.userId, reason);
@@ -121,57 +125,36 @@ export class GenerateImageProcessor {
     }
   }
 
-  /** Only the current generation, and only while pending or (after a crash) generating. */
-  private async claim(payload: Payload): Promise<GeneratedImage | null> {
-    const repository = this.dataSource.getRepository(GeneratedImage);
-    const claimed = await repository
-      .createQueryBuilder()
-      .update()
-      .set({ status: 'generating', progress: 10, errorMessage: '' })
-      .where('id = :id AND generation = :generation AND status IN (:...statuses)', {
-        id: payload.imageId,
-        generation: payload.generation,
-        statuses: ['pending', 'generating'],
-      })
-      .execute();
-    return claimed.affected ? repository.findOneBy({ id: payload.imageId }) : null;
-  }
-
   private progress(payload: Payload, progress: number) {
-    return this.dataSource
-      .getRepository(GeneratedImage)
-      .update({ id: payload.imageId, generation: payload.generation }, { progress });
+    return this.images.setProgress(payload.imageId, payload.generation, progress);
   }
 
   /** Returns the final status, or null when the image was deleted or regenerated meanwhile. */
   private complete(
     payload: Payload,
     image: GeneratedImage,
-    fields: Partial<GeneratedImage>,
+    result: GenerationResult,
   ): Promise<string | null> {
     return this.dataSource.transaction(async (manager) => {
-      const profile = await manager.getRepository(Profile).findOneBy({ userId: image.userId });
-      const autoValidate = profile?.autoValidateImages ?? false;
+      const autoValidate = await this.images.ownerAutoValidates(image.userId, manager);
       const status = autoValidate ? 'validated' : 'generated';
-      const updated = await manager.update(
-        GeneratedImage,
-        { id: payload.imageId, generation: payload.generation, status: 'generating' },
-        {
-          ...fields,
-          status,
-          progress: 100,
-          errorMessage: '',
-          validatedAt: autoValidate ? new Date() : null,
-          updatedAt: new Date(),
-        },
+      const completed = await this.images.completeGeneration(
+        payload.imageId,
+        payload.generation,
+        result,
+        status,
+        manager,
       );
-      if (!updated.affected) return null;
-      await this.images.record(manager, image.userId, image.id, 'generated', {
-        provider: this.provider.name,
-        generation_time: fields.generationTime ?? null,
-      });
+      if (!completed) return null;
+      await this.imageHistory.record(
+        image.userId,
+        image.id,
+        'generated',
+        { provider: this.provider.name, generation_time: result.generationTime ?? null },
+        manager,
+      );
       if (autoValidate)
-        await this.images.record(manager, image.userId, image.id, 'validate', { auto: true });
+        await this.imageHistory.record(image.userId, image.id, 'validate', { auto: true }, manager);
       return status;
     });
   }
@@ -179,18 +162,15 @@ export class GenerateImageProcessor {
   private async fail(payload: Payload, userId: number, reason: string): Promise<void> {
     this.logger.warn(`Image ${payload.imageId} failed: ${reason}`);
     await this.dataSource.transaction(async (manager) => {
-      const updated = await manager.update(
-        GeneratedImage,
-        { id: payload.imageId, generation: payload.generation, status: 'generating' },
-        {
-          status: 'failed',
-          progress: 0,
-          errorMessage: reason.slice(0, 2000),
-          updatedAt: new Date(),
-        },
+      const failed = await this.images.failGeneration(
+        payload.imageId,
+        payload.generation,
+        'generating',
+        reason.slice(0, 2000),
+        manager,
       );
-      if (updated.affected)
-        await this.images.record(manager, userId, payload.imageId, 'failed', { reason });
+      if (failed)
+        await this.imageHistory.record(userId, payload.imageId, 'failed', { reason }, manager);
     });
   }
 }

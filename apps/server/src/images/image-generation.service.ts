@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { GeneratedImage, type Profile, UserImageStats } from '@app/database';
+import {
+  type GeneratedImage,
+  GeneratedImageQueries,
+  ImageGenerationHistoryQueries,
+  type Profile,
+  UserImageStatsQueries,
+} from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
 import type { GenerateImageDto } from './dto/generate-image.dto.js';
@@ -29,6 +35,9 @@ export class ImageGenerationService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly images: ImagesService,
+    private readonly imageRows: GeneratedImageQueries,
+    private readonly imageHistory: ImageGenerationHistoryQueries,
+    private readonly stats: UserImageStatsQueries,
     private readonly tags: ImageTagsService,
     private readonly queue: JobQueue,
   ) {}
@@ -55,8 +64,8 @@ export class ImageGenerationService {
     dto: GenerateImageDto,
   ): Promise<GeneratedImage> {
     await this.assertWithinLimits(manager, user.id);
-    const image = await manager.save(
-      manager.create(GeneratedImage, {
+    const image = await this.imageRows.insertPending(
+      {
         userId: user.id,
         prompt: dto.prompt,
         negativePrompt: dto.negative_prompt ?? '',
@@ -64,16 +73,17 @@ export class ImageGenerationService {
         width: dto.width ?? 1024,
         height: dto.height ?? 1024,
         quality: dto.quality ?? 'standard',
-        status: 'pending',
-      }),
+      },
+      manager,
     );
     if (dto.tags?.length) await this.tags.replaceImageTags(manager, user.id, image.id, dto.tags);
-    await this.images.record(manager, user.id, image.id, 'requested', {
-      style: image.style,
-      width: image.width,
-      height: image.height,
-      quality: image.quality,
-    });
+    await this.imageHistory.record(
+      user.id,
+      image.id,
+      'requested',
+      { style: image.style, width: image.width, height: image.height, quality: image.quality },
+      manager,
+    );
     return image;
   }
 
@@ -85,28 +95,14 @@ export class ImageGenerationService {
         throw new ImageStateError('regenerate', image.status);
       await this.assertWithinLimits(manager, user.id);
       const previousFiles = { ...image };
-      await manager.update(
-        GeneratedImage,
-        { id: image.id },
-        {
-          status: 'pending',
-          progress: 0,
-          errorMessage: '',
-          generation: image.generation + 1,
-          validatedAt: null,
-          imageUrl: null,
-          originalKey: null,
-          masterKey: null,
-          renditionKey: null,
-          thumbnailKey: null,
-          generationTime: null,
-          updatedAt: new Date(),
-        },
+      await this.imageRows.startNextGeneration(image, manager);
+      await this.imageHistory.record(
+        user.id,
+        image.id,
+        'requested',
+        { regenerate: true, from: image.status },
+        manager,
       );
-      await this.images.record(manager, user.id, image.id, 'requested', {
-        regenerate: true,
-        from: image.status,
-      });
       return { result: await this.images.get(user.id, image.id, manager), previous: previousFiles };
     });
     await this.images.removeFiles(previous);
@@ -132,16 +128,7 @@ export class ImageGenerationService {
    * the other: at most `maxActivePerUser` images in flight, `dailyLimitPerUser` requests a day.
    */
   private async assertWithinLimits(manager: EntityManager, userId: number): Promise<void> {
-    await manager.query(
-      'INSERT INTO user_image_stats (user_id) VALUES ($1) ON CONFLICT DO NOTHING',
-      [userId],
-    );
-    const stats = await manager
-      .getRepository(UserImageStats)
-      .createQueryBuilder('stats')
-      .setLock('pessimistic_write')
-      .where('stats.user_id = :userId', { userId })
-      .getOneOrFail();
+    const stats = await this.stats.lockOfUser(userId, manager);
     const { maxActivePerUser, dailyLimitPerUser } = this.config.images;
     if (stats.pending + stats.generating >= maxActivePerUser) {
       throw new GenerationQuotaError(
@@ -151,11 +138,7 @@ export class ImageGenerationService {
     }
     const midnight = new Date();
     midnight.setUTCHours(0, 0, 0, 0);
-    const [{ today }] = (await manager.query(
-      `SELECT count(*)::int AS today FROM image_generation_history
-       WHERE user_id = $1 AND action = 'requested' AND created_at >= $2`,
-      [userId, midnight],
-    )) as [{ today: number }];
+    const today = await this.imageHistory.requestsSince(userId, midnight, manager);
     if (today >= dailyLimitPerUser) {
       const untilTomorrow = Math.ceil((midnight.getTime() + 86_400_000 - Date.now()) / 1000);
       throw new GenerationQuotaError(

@@ -1,13 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThan } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
-import { GeneratedImage, withTryAdvisoryLock } from '@app/database';
+import {
+  GeneratedImageQueries,
+  ImageGenerationHistoryQueries,
+  type InFlightImage,
+  withTryAdvisoryLock,
+} from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
 import { ImageGenerationService, generationJobId } from './image-generation.service.js';
-import { ImagesService } from './images.service.js';
 
 const SWEEP_LOCK = 727_201;
 const BATCH = 200;
@@ -25,7 +29,8 @@ export class ImageGenerationSweep {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly generation: ImageGenerationService,
-    private readonly images: ImagesService,
+    private readonly images: GeneratedImageQueries,
+    private readonly imageHistory: ImageGenerationHistoryQueries,
     private readonly queue: JobQueue,
   ) {}
 
@@ -38,15 +43,10 @@ export class ImageGenerationSweep {
   private async sweep(now: Date): Promise<{ requeued: number; failed: number }> {
     // Younger rows may still be between their commit and their enqueue.
     const quietFor = Math.max(30_000, this.config.jobs.lockDurationMs * 2);
-    const stuck = await this.dataSource.getRepository(GeneratedImage).find({
-      select: { id: true, userId: true, generation: true },
-      where: {
-        status: In(['pending', 'generating']),
-        updatedAt: LessThan(new Date(now.getTime() - quietFor)),
-      },
-      order: { updatedAt: 'ASC' },
-      take: BATCH,
-    });
+    const stuck = await this.images.inFlightUntouchedSince(
+      new Date(now.getTime() - quietFor),
+      BATCH,
+    );
     const queue = this.queue.queueFor(JobName.GenerateImage);
     let requeued = 0;
     let failed = 0;
@@ -66,19 +66,18 @@ export class ImageGenerationSweep {
     return { requeued, failed };
   }
 
-  private async failLost(
-    image: Pick<GeneratedImage, 'id' | 'userId' | 'generation'>,
-    why?: string,
-  ): Promise<void> {
+  private async failLost(image: InFlightImage, why?: string): Promise<void> {
     const reason = `Generation stopped without a result${why ? ` (${why})` : ''}; regenerate the image to try again.`;
     await this.dataSource.transaction(async (manager) => {
-      const updated = await manager.update(
-        GeneratedImage,
-        { id: image.id, generation: image.generation, status: In(['pending', 'generating']) },
-        { status: 'failed', progress: 0, errorMessage: reason, updatedAt: new Date() },
+      const failed = await this.images.failGeneration(
+        image.id,
+        image.generation,
+        ['pending', 'generating'],
+        reason,
+        manager,
       );
-      if (updated.affected)
-        await this.images.record(manager, image.userId, image.id, 'failed', { reason });
+      if (failed)
+        await this.imageHistory.record(image.userId, image.id, 'failed', { reason }, manager);
     });
   }
 }

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Brackets, DataSource, type EntityManager, In, LessThan } from 'typeorm';
+import type { JsonObject } from '../json.js';
+import type { PageSlice } from '../page-slice.js';
+import { Profile } from '../profile/profile.entity.js';
 import { GeneratedImage, type ImageStatus } from './generated-image.entity.js';
 
 /**
@@ -23,6 +26,65 @@ export interface ImageForPosting {
   renditionKey: string | null;
   errorMessage: string;
 }
+
+/** What a list of one user's images can be narrowed by; `tags` are names as stored. */
+export interface ImageListFilters {
+  status?: ImageStatus;
+  tags?: string[];
+  /** Words in the prompt or the validation notes. */
+  search?: string;
+  createdFrom?: Date;
+  createdBefore?: Date;
+}
+
+/** The list's sort; ties are broken by id, in the same direction. */
+export interface ImageListOrder {
+  field: 'created_at' | 'updated_at' | 'status';
+  direction: 'ASC' | 'DESC';
+}
+
+const ORDER_COLUMNS = {
+  created_at: 'image.created_at',
+  updated_at: 'image.updated_at',
+  status: 'image.status',
+} as const;
+
+/**
+ * Whether the user's counters row (`user_image_stats`) can give the list's count: it counts the
+ * user's images and those of each status, nothing narrower.
+ */
+export function countableFromStats(filters: ImageListFilters): boolean {
+  return !filters.tags?.length && !filters.search && !filters.createdFrom && !filters.createdBefore;
+}
+
+/** A new image request, before the worker has done anything. */
+export type ImageRequest = Pick<
+  GeneratedImage,
+  'userId' | 'prompt' | 'negativePrompt' | 'style' | 'width' | 'height' | 'quality'
+>;
+
+/** The text fields an owner can edit. */
+export type ImageEdits = Partial<
+  Pick<GeneratedImage, 'prompt' | 'negativePrompt' | 'validationNotes'>
+>;
+
+/** What a finished generation writes beside the status. */
+export type GenerationResult = Pick<
+  GeneratedImage,
+  | 'originalKey'
+  | 'masterKey'
+  | 'renditionKey'
+  | 'thumbnailKey'
+  | 'imageUrl'
+  | 'generationTime'
+  | 'provider'
+  | 'metadata'
+>;
+
+/** An image in flight, as the sweep looks it up. */
+export type InFlightImage = Pick<GeneratedImage, 'id' | 'userId' | 'generation'>;
+
+const IN_FLIGHT: ImageStatus[] = ['pending', 'generating'];
 
 @Injectable()
 export class GeneratedImageQueries {
@@ -60,5 +122,239 @@ export class GeneratedImageQueries {
       [userId, tags],
     );
     return rows[0]?.id ?? null;
+  }
+
+  /**
+   * A page of the user's images. The SQL is the one the list's indexes and its benchmark were
+   * made for (`bench/lib/image-list-sql.mjs`): keep its shape.
+   */
+  pageOfOwner(
+    userId: number,
+    filters: ImageListFilters,
+    order: ImageListOrder,
+    page: PageSlice,
+  ): Promise<GeneratedImage[]> {
+    return this.ownedMatching(userId, filters)
+      .orderBy(ORDER_COLUMNS[order.field], order.direction)
+      .addOrderBy('image.id', order.direction)
+      .offset(page.offset)
+      .limit(page.pageSize)
+      .getMany();
+  }
+
+  /** How many of the user's images match, counted (see `countableFromStats()` for the cheap way). */
+  countOfOwner(userId: number, filters: ImageListFilters): Promise<number> {
+    return this.ownedMatching(userId, filters).getCount();
+  }
+
+  /** The user's image; another user's is null, like a missing one. */
+  findOwned(
+    userId: number,
+    imageId: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<GeneratedImage | null> {
+    return manager.getRepository(GeneratedImage).findOneBy({ id: imageId, userId });
+  }
+
+  /** The user's image under a row lock (FOR UPDATE) until the caller's transaction ends. */
+  lockOwned(
+    userId: number,
+    imageId: number,
+    manager: EntityManager,
+  ): Promise<GeneratedImage | null> {
+    return manager
+      .getRepository(GeneratedImage)
+      .createQueryBuilder('image')
+      .setLock('pessimistic_write')
+      .where('image.id = :imageId AND image.user_id = :userId', { imageId, userId })
+      .getOne();
+  }
+
+  /** A pending image; answers the row as stored (id, generation, defaults). */
+  insertPending(request: ImageRequest, manager: EntityManager): Promise<GeneratedImage> {
+    return manager.save(manager.create(GeneratedImage, { ...request, status: 'pending' }));
+  }
+
+  async edit(imageId: number, edits: ImageEdits, manager: EntityManager): Promise<void> {
+    await manager.update(GeneratedImage, { id: imageId }, { ...edits, updatedAt: new Date() });
+  }
+
+  /** The owner's decision: validated (stamped now) or rejected; `notes` replace the old ones. */
+  async decide(
+    imageId: number,
+    validated: boolean,
+    notes: string | undefined,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(
+      GeneratedImage,
+      { id: imageId },
+      {
+        status: validated ? 'validated' : 'rejected',
+        validatedAt: validated ? new Date() : null,
+        ...(notes !== undefined ? { validationNotes: notes } : {}),
+        updatedAt: new Date(),
+      },
+    );
+  }
+
+  async remove(imageId: number, manager: EntityManager): Promise<void> {
+    await manager.delete(GeneratedImage, { id: imageId });
+  }
+
+  /**
+   * Back to pending as the next generation, its files and results forgotten: a job of the
+   * previous generation finds nothing to claim.
+   */
+  async startNextGeneration(
+    image: Pick<GeneratedImage, 'id' | 'generation'>,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(
+      GeneratedImage,
+      { id: image.id },
+      {
+        status: 'pending',
+        progress: 0,
+        errorMessage: '',
+        generation: image.generation + 1,
+        validatedAt: null,
+        imageUrl: null,
+        originalKey: null,
+        masterKey: null,
+        renditionKey: null,
+        thumbnailKey: null,
+        generationTime: null,
+        updatedAt: new Date(),
+      },
+    );
+  }
+
+  /**
+   * The worker's claim: only this generation, and only while pending or (a job re-run after a
+   * crash) generating. Answers the claimed image, or null when there was nothing to claim.
+   */
+  async claimGeneration(imageId: number, generation: number): Promise<GeneratedImage | null> {
+    const repository = this.dataSource.getRepository(GeneratedImage);
+    const claimed = await repository
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'generating', progress: 10, errorMessage: '' })
+      .where('id = :id AND generation = :generation AND status IN (:...statuses)', {
+        id: imageId,
+        generation,
+        statuses: IN_FLIGHT,
+      })
+      .execute();
+    return claimed.affected ? repository.findOneBy({ id: imageId }) : null;
+  }
+
+  /** The generation's progress, 0 to 100; nothing when the image has moved on. */
+  async setProgress(imageId: number, generation: number, progress: number): Promise<void> {
+    await this.dataSource
+      .getRepository(GeneratedImage)
+      .update({ id: imageId, generation }, { progress });
+  }
+
+  /** A try that failed and will be retried: progress back to 0, the error kept in metadata. */
+  async noteRetry(imageId: number, generation: number, metadata: JsonObject): Promise<void> {
+    await this.dataSource
+      .getRepository(GeneratedImage)
+      .update({ id: imageId, generation }, { progress: 0, metadata });
+  }
+
+  /** Whether the user has new images validated as soon as they are generated. */
+  async ownerAutoValidates(userId: number, manager: EntityManager): Promise<boolean> {
+    const profile = await manager.getRepository(Profile).findOneBy({ userId });
+    return profile?.autoValidateImages ?? false;
+  }
+
+  /**
+   * The generation's result, only if the image is still this generation and generating (not
+   * deleted, regenerated or failed meanwhile). Answers whether it was written.
+   */
+  async completeGeneration(
+    imageId: number,
+    generation: number,
+    result: GenerationResult,
+    status: 'generated' | 'validated',
+    manager: EntityManager,
+  ): Promise<boolean> {
+    const updated = await manager.update(
+      GeneratedImage,
+      { id: imageId, generation, status: 'generating' },
+      {
+        ...result,
+        status,
+        progress: 100,
+        errorMessage: '',
+        validatedAt: status === 'validated' ? new Date() : null,
+        updatedAt: new Date(),
+      },
+    );
+    return !!updated.affected;
+  }
+
+  /**
+   * Fails this generation if the image is still in `from` (the worker: generating; the sweep:
+   * pending or generating). Answers whether it did.
+   */
+  async failGeneration(
+    imageId: number,
+    generation: number,
+    from: ImageStatus | ImageStatus[],
+    errorMessage: string,
+    manager: EntityManager,
+  ): Promise<boolean> {
+    const updated = await manager.update(
+      GeneratedImage,
+      { id: imageId, generation, status: Array.isArray(from) ? In(from) : from },
+      { status: 'failed', progress: 0, errorMessage, updatedAt: new Date() },
+    );
+    return !!updated.affected;
+  }
+
+  /**
+   * Images pending or generating untouched since `before`, the longest untouched first: the
+   * sweep's candidates for a lost job (the partial index `generated_images_in_flight_idx`).
+   */
+  inFlightUntouchedSince(before: Date, limit: number): Promise<InFlightImage[]> {
+    return this.dataSource.getRepository(GeneratedImage).find({
+      select: { id: true, userId: true, generation: true },
+      where: { status: In(IN_FLIGHT), updatedAt: LessThan(before) },
+      order: { updatedAt: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** The user's images narrowed by `filters`, aliased `image`. */
+  private ownedMatching(userId: number, filters: ImageListFilters) {
+    const query = this.dataSource
+      .getRepository(GeneratedImage)
+      .createQueryBuilder('image')
+      .where('image.user_id = :userId', { userId });
+    if (filters.status) query.andWhere('image.status = :status', { status: filters.status });
+    if (filters.tags?.length) {
+      query.andWhere(
+        `EXISTS (SELECT 1 FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id
+          WHERE link.image_id = image.id AND tag.user_id = :userId AND tag.name = ANY(:tags))`,
+        { tags: filters.tags },
+      );
+    }
+    if (filters.search) {
+      const pattern = `%${filters.search.replace(/[\\%_]/g, (match) => `\\${match}`)}%`;
+      query.andWhere(
+        new Brackets((where) =>
+          where
+            .where('image.prompt ILIKE :pattern', { pattern })
+            .orWhere('image.validation_notes ILIKE :pattern', { pattern }),
+        ),
+      );
+    }
+    if (filters.createdFrom)
+      query.andWhere('image.created_at >= :after', { after: filters.createdFrom });
+    if (filters.createdBefore)
+      query.andWhere('image.created_at < :before', { before: filters.createdBefore });
+    return query;
   }
 }
