@@ -1,29 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import {
-  GeneratedImage,
-  PostingSchedule,
-  Profile,
-  SocialAccount,
-  type SocialPlatform,
-  User,
-} from '@app/database';
+import { GeneratedImage, PostingSchedule, SocialAccount, type SocialPlatform } from '@app/database';
 
 /**
- * Rows written straight to the database, for query-level specs (no HTTP, no app). Names are
- * unique per call, so specs sharing the database never collide; deleting the user removes the rest.
+ * Rows written straight to the database, for query-level specs (no HTTP, no app), owned by a user
+ * of `insertUser()` (user-row.factory.ts): deleting the user removes the rest.
  */
-export async function insertUser(dataSource: DataSource): Promise<User> {
-  const username = `user_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const user = await dataSource.getRepository(User).save({
-    username,
-    email: `${username}@example.com`,
-    password: 'not-a-hash',
-  });
-  await dataSource.getRepository(Profile).save({ userId: user.id });
-  return user;
-}
-
 /** Occurrences this far ahead are never due for a scheduler running beside the specs. */
 export const FAR_FUTURE = new Date('2090-01-01T00:00:00Z');
 

@@ -9,6 +9,7 @@ import {
   type GenerationResult,
   ImageGenerationHistoryQueries,
   type JsonObject,
+  UserQueries,
 } from '@app/database';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
@@ -36,6 +37,7 @@ export class GenerateImageProcessor {
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
     private readonly images: GeneratedImageQueries,
     private readonly imageHistory: ImageGenerationHistoryQueries,
+    private readonly users: UserQueries,
   ) {}
 
   @OnJob(JobName.GenerateImage)
@@ -136,7 +138,7 @@ export class GenerateImageProcessor {
     result: GenerationResult,
   ): Promise<string | null> {
     return this.dataSource.transaction(async (manager) => {
-      const autoValidate = await this.images.ownerAutoValidates(image.userId, manager);
+      const autoValidate = await this.users.autoValidates(image.userId, manager);
       const status = autoValidate ? 'validated' : 'generated';
       const completed = await this.images.completeGeneration(
         payload.imageId,

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { insertImages } from '../../../../test/factories/image.factory.js';
 import { insertUser } from '../../../../test/factories/user-row.factory.js';
 import { openTestDatabase } from '../../../../test/support/database.js';
+import { UserQueries } from '../user/user.queries.js';
 import {
   countableFromStats,
   GeneratedImageQueries,
@@ -161,7 +162,7 @@ describe('GeneratedImageQueries', () => {
 
       await images.claimGeneration(image, 1);
       const written = await dataSource.transaction(async (manager) => {
-        expect(await images.ownerAutoValidates(userId, manager)).toBe(true);
+        expect(await new UserQueries(dataSource).autoValidates(userId, manager)).toBe(true);
         return images.completeGeneration(image, 1, result, 'validated', manager);
       });
       expect(written).toBe(true);

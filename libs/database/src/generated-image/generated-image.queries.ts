@@ -3,7 +3,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, type EntityManager, In, LessThan } from 'typeorm';
 import type { JsonObject } from '../json.js';
 import type { PageSlice } from '../page-slice.js';
-import { Profile } from '../profile/profile.entity.js';
 import { GeneratedImage, type ImageStatus } from './generated-image.entity.js';
 
 /**
@@ -261,12 +260,6 @@ export class GeneratedImageQueries {
     await this.dataSource
       .getRepository(GeneratedImage)
       .update({ id: imageId, generation }, { progress: 0, metadata });
-  }
-
-  /** Whether the user has new images validated as soon as they are generated. */
-  async ownerAutoValidates(userId: number, manager: EntityManager): Promise<boolean> {
-    const profile = await manager.getRepository(Profile).findOneBy({ userId });
-    return profile?.autoValidateImages ?? false;
   }
 
   /**

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { openTestDatabase } from '../../../../test/support/database.js';
-import {
-  farFuture,
-  insertSchedule,
-  insertUser,
-} from '../../../../test/factories/schedule-rows.factory.js';
+import { insertUser } from '../../../../test/factories/user-row.factory.js';
+import { farFuture, insertSchedule } from '../../../../test/factories/schedule-rows.factory.js';
 import { ScheduleRun } from '../schedule-run/schedule-run.entity.js';
 import { PostingSchedule } from './posting-schedule.entity.js';
 import { PostingScheduleQueries } from './posting-schedule.queries.js';
@@ -30,7 +27,7 @@ describe('PostingScheduleQueries', () => {
     ids.filter((id) => schedules.some((schedule) => schedule.id === id));
 
   it('finds the due schedules: active, next_run_at come, most overdue first, but the broken ones', async () => {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const now = farFuture(10);
     const late = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(2) });
     const later = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(1) });
@@ -56,7 +53,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('finds the schedules to prepare: a prompt, the occurrence within the lead time, no run yet', async () => {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const now = farFuture(0);
     const lead = 2 * HOUR;
     const soon = await insertSchedule(dataSource, userId, {
@@ -94,7 +91,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('locks a schedule until the transaction that locked it ends', async () => {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const schedule = await insertSchedule(dataSource, userId);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -126,8 +123,8 @@ describe('PostingScheduleQueries', () => {
   });
 
   it("reads, locks and deletes only the owner's schedule", async () => {
-    const { id: owner } = await insertUser(dataSource);
-    const { id: stranger } = await insertUser(dataSource);
+    const owner = await insertUser(dataSource);
+    const stranger = await insertUser(dataSource);
     const schedule = await insertSchedule(dataSource, owner);
 
     expect(await queries.findOwned(stranger, schedule.id)).toBeNull();
@@ -144,10 +141,10 @@ describe('PostingScheduleQueries', () => {
   });
 
   it("pages the user's schedules, newest first, with the count of all of them", async () => {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const created: PostingSchedule[] = [];
     for (let i = 0; i < 3; i++) created.push(await insertSchedule(dataSource, userId));
-    await insertSchedule(dataSource, (await insertUser(dataSource)).id);
+    await insertSchedule(dataSource, await insertUser(dataSource));
 
     const [firstPage, count] = await queries.pageOfUser(userId, 0, 2);
     expect(count).toBe(3);
@@ -157,7 +154,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('inserts a schedule and updates its rules and next_run_at', async () => {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const fields = {
       name: 'Weekly harbour',
       frequency: 'weekly' as const,

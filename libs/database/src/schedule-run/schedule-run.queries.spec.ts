@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { openTestDatabase } from '../../../../test/support/database.js';
+import { insertUser } from '../../../../test/factories/user-row.factory.js';
 import {
   farFuture,
   insertImage,
   insertSchedule,
-  insertUser,
 } from '../../../../test/factories/schedule-rows.factory.js';
 import { ScheduleRun } from './schedule-run.entity.js';
 import { ScheduleRunQueries } from './schedule-run.queries.js';
@@ -24,7 +24,7 @@ describe('ScheduleRunQueries', () => {
   });
 
   async function newSchedule(): Promise<number> {
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     return (await insertSchedule(dataSource, userId)).id;
   }
 
@@ -83,7 +83,7 @@ describe('ScheduleRunQueries', () => {
 
   it('records an image, a skip and a completion on the run', async () => {
     const scheduleId = await newSchedule();
-    const { id: userId } = await insertUser(dataSource);
+    const userId = await insertUser(dataSource);
     const image = await insertImage(dataSource, userId);
     const ranAt = farFuture(1);
     const skipped = (await queries.insertOnce(scheduleId, farFuture(1), dataSource.manager))!;

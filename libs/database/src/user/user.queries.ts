@@ -124,6 +124,15 @@ export class UserQueries {
     return manager.getRepository(Profile).findOneByOrFail({ userId });
   }
 
+  /** Whether the user has new images validated as soon as they are generated. */
+  async autoValidates(
+    userId: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean> {
+    const profile = await manager.getRepository(Profile).findOneBy({ userId });
+    return profile?.autoValidateImages ?? false;
+  }
+
   /** The user row alone (no password): what the admin panel's staff wall re-reads. */
   findById(userId: number): Promise<User | null> {
     return this.dataSource.getRepository(User).findOneBy({ id: userId });
