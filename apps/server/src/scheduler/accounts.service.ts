@@ -36,7 +36,7 @@ export class AccountsService {
   }
 
   list(userId: number, window: PageWindow): Promise<{ count: number; rows: SocialAccount[] }> {
-    return this.rows.listForUser(userId, { offset: window.offset, limit: window.pageSize });
+    return this.rows.pageOfUser(userId, window);
   }
 
   async get(

@@ -80,21 +80,23 @@ export class PostsService {
     window: PageWindow,
   ): Promise<{ count: number; rows: PostWithImage[] }> {
     const ordering = query.ordering ?? '-scheduled_time';
-    const { count, rows: posts } = await this.rows.list(userId, {
-      status: query.status,
-      platform: query.platform,
-      from: query.start_date ? new Date(query.start_date) : undefined,
-      until: query.end_date
-        ? /^\d{4}-\d{2}-\d{2}$/.test(query.end_date)
-          ? new Date(Date.parse(`${query.end_date}T00:00:00Z`) + 86_400_000)
-          : new Date(Date.parse(query.end_date) + 1)
-        : undefined,
-      search: query.search || undefined,
-      orderBy: ordering.replace(/^-/, '') as PostListQuery['orderBy'],
-      descending: ordering.startsWith('-'),
-      offset: window.offset,
-      limit: window.pageSize,
-    });
+    const { count, rows: posts } = await this.rows.pageOfUser(
+      userId,
+      {
+        status: query.status,
+        platform: query.platform,
+        from: query.start_date ? new Date(query.start_date) : undefined,
+        until: query.end_date
+          ? /^\d{4}-\d{2}-\d{2}$/.test(query.end_date)
+            ? new Date(Date.parse(`${query.end_date}T00:00:00Z`) + 86_400_000)
+            : new Date(Date.parse(query.end_date) + 1)
+          : undefined,
+        search: query.search || undefined,
+        orderBy: ordering.replace(/^-/, '') as PostListQuery['orderBy'],
+        descending: ordering.startsWith('-'),
+      },
+      window,
+    );
     const images = await this.imagesOf(posts);
     return {
       count,

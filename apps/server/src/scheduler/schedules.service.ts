@@ -40,11 +40,7 @@ export class SchedulesService {
     userId: number,
     window: PageWindow,
   ): Promise<{ count: number; rows: ScheduleWithRuns[] }> {
-    const [schedules, count] = await this.schedules.pageOfUser(
-      userId,
-      window.offset,
-      window.pageSize,
-    );
+    const [schedules, count] = await this.schedules.pageOfUser(userId, window);
     const runs = await this.scheduleRuns.latestOfSchedules(
       schedules.map((schedule) => schedule.id),
       RECENT_RUNS,
@@ -126,11 +122,7 @@ export class SchedulesService {
     window: PageWindow,
   ): Promise<{ count: number; rows: ScheduleRun[] }> {
     await this.get(userId, scheduleId);
-    const [rows, count] = await this.scheduleRuns.pageOfSchedule(
-      scheduleId,
-      window.offset,
-      window.pageSize,
-    );
+    const [rows, count] = await this.scheduleRuns.pageOfSchedule(scheduleId, window);
     return { count, rows };
   }
 

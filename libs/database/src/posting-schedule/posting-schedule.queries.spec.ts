@@ -146,10 +146,10 @@ describe('PostingScheduleQueries', () => {
     for (let i = 0; i < 3; i++) created.push(await insertSchedule(dataSource, userId));
     await insertSchedule(dataSource, await insertUser(dataSource));
 
-    const [firstPage, count] = await queries.pageOfUser(userId, 0, 2);
+    const [firstPage, count] = await queries.pageOfUser(userId, { offset: 0, pageSize: 2 });
     expect(count).toBe(3);
     expect(firstPage.map((schedule) => schedule.id)).toEqual([created[2].id, created[1].id]);
-    const [secondPage] = await queries.pageOfUser(userId, 2, 2);
+    const [secondPage] = await queries.pageOfUser(userId, { offset: 2, pageSize: 2 });
     expect(secondPage.map((schedule) => schedule.id)).toEqual([created[0].id]);
   });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { PageSlice } from '../page-slice.js';
 import { PostingSchedule } from './posting-schedule.entity.js';
 
 /** What its owner sets on a schedule (everything but its identity and next_run_at). */
@@ -90,12 +91,12 @@ export class PostingScheduleQueries {
   }
 
   /** A page of the user's schedules, newest first, and how many they have. */
-  pageOfUser(userId: number, offset: number, limit: number): Promise<[PostingSchedule[], number]> {
+  pageOfUser(userId: number, page: PageSlice): Promise<[PostingSchedule[], number]> {
     return this.dataSource.getRepository(PostingSchedule).findAndCount({
       where: { userId },
       order: { id: 'DESC' },
-      skip: offset,
-      take: limit,
+      skip: page.offset,
+      take: page.pageSize,
     });
   }
 

@@ -175,7 +175,7 @@ describe('ScheduleRunQueries', () => {
       await queries.insertOnce(scheduleId, farFuture(hours), dataSource.manager);
     await queries.insertOnce(await newSchedule(), farFuture(9), dataSource.manager);
 
-    const [page, count] = await queries.pageOfSchedule(scheduleId, 1, 2);
+    const [page, count] = await queries.pageOfSchedule(scheduleId, { offset: 1, pageSize: 2 });
     expect(count).toBe(3);
     expect(page.map((run) => run.occurrenceAt)).toEqual([farFuture(2), farFuture(1)]);
   });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { PageSlice } from '../page-slice.js';
 import { ScheduleRun } from './schedule-run.entity.js';
 
 /** What a completed run records: the posts it created and what could not be posted. */
@@ -85,16 +86,12 @@ export class ScheduleRunQueries {
   }
 
   /** A page of the schedule's runs, latest occurrence first, and how many it has. */
-  pageOfSchedule(
-    scheduleId: number,
-    offset: number,
-    limit: number,
-  ): Promise<[ScheduleRun[], number]> {
+  pageOfSchedule(scheduleId: number, page: PageSlice): Promise<[ScheduleRun[], number]> {
     return this.dataSource.getRepository(ScheduleRun).findAndCount({
       where: { scheduleId },
       order: { occurrenceAt: 'DESC', id: 'DESC' },
-      skip: offset,
-      take: limit,
+      skip: page.offset,
+      take: page.pageSize,
     });
   }
 

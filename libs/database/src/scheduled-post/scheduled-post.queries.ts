@@ -5,6 +5,7 @@ import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
 import { GeneratedImage } from '../generated-image/generated-image.entity.js';
 import type { JsonObject } from '../json.js';
 import type { AccountStatus, SocialPlatform } from '../social-account/social-account.entity.js';
+import type { PageSlice } from '../page-slice.js';
 import { StatementBatcher } from '../statement-batcher.js';
 import {
   CLAIM,
@@ -86,8 +87,6 @@ export interface PostListQuery {
   search?: string;
   orderBy: (typeof POST_ORDER_COLUMNS)[number];
   descending: boolean;
-  offset: number;
-  limit: number;
 }
 
 /** api.md's post statistics, of one user or (null) of everyone. */
@@ -268,9 +267,11 @@ export class ScheduledPostQueries {
     return manager.save(manager.create(ScheduledPost, { ...post, status: 'scheduled' }));
   }
 
-  async list(
+  /** A page of the user's posts, filtered and ordered (ties by id), and how many match. */
+  async pageOfUser(
     userId: number,
     query: PostListQuery,
+    page: PageSlice,
   ): Promise<{ count: number; rows: ScheduledPost[] }> {
     const builder = this.dataSource
       .getRepository(ScheduledPost)
@@ -294,8 +295,8 @@ export class ScheduledPostQueries {
     const [rows, count] = await builder
       .orderBy(`post.${query.orderBy}`, direction, query.descending ? 'NULLS LAST' : 'NULLS FIRST')
       .addOrderBy('post.id', direction)
-      .offset(query.offset)
-      .limit(query.limit)
+      .offset(page.offset)
+      .limit(page.pageSize)
       .getManyAndCount();
     return { count, rows };
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import type { PageSlice } from '../page-slice.js';
 import { type AccountStatus, SocialAccount, type SocialPlatform } from './social-account.entity.js';
 
 /** What choosing an account to post with reads of each. */
@@ -60,15 +61,15 @@ export class SocialAccountQueries {
   }
 
   /** A user's accounts by platform, then id. */
-  async listForUser(
+  async pageOfUser(
     userId: number,
-    page: { offset: number; limit: number },
+    page: PageSlice,
   ): Promise<{ count: number; rows: SocialAccount[] }> {
     const [rows, count] = await this.dataSource.getRepository(SocialAccount).findAndCount({
       where: { userId },
       order: { platform: 'ASC', id: 'ASC' },
       skip: page.offset,
-      take: page.limit,
+      take: page.pageSize,
     });
     return { count, rows };
   }
