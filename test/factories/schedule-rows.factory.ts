@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { GeneratedImage, PostingSchedule, SocialAccount, type SocialPlatform } from '@app/database';
+import {
+  GeneratedImage,
+  PostingSchedule,
+  ScheduledPost,
+  SocialAccount,
+  type SocialPlatform,
+} from '@app/database';
 
 /**
  * Rows written straight to the database, for query-level specs (no HTTP, no app), owned by a user
@@ -57,4 +63,33 @@ export function insertImage(dataSource: DataSource, userId: number): Promise<Gen
     height: 256,
     status: 'failed',
   });
+}
+
+/**
+ * A post scheduled at `FAR_FUTURE` on twitter, with `overrides`; `createdAt` and `updatedAt` are
+ * written as given (TypeORM would set them to now).
+ */
+export async function insertPost(
+  dataSource: DataSource,
+  userId: number,
+  overrides: Partial<ScheduledPost> = {},
+): Promise<ScheduledPost> {
+  const { createdAt, updatedAt, ...columns } = overrides;
+  const post = await dataSource.getRepository(ScheduledPost).save({
+    userId,
+    platform: 'twitter' as const,
+    scheduledTime: FAR_FUTURE,
+    ...columns,
+  });
+  if (createdAt || updatedAt) {
+    const [[row]] = (await dataSource.query(
+      `UPDATE scheduled_posts SET created_at = coalesce($2, created_at),
+         updated_at = coalesce($3, updated_at)
+       WHERE id = $1 RETURNING created_at, updated_at`,
+      [post.id, createdAt ?? null, updatedAt ?? null],
+    )) as [[{ created_at: Date; updated_at: Date }], number];
+    post.createdAt = row.created_at;
+    post.updatedAt = row.updated_at;
+  }
+  return post;
 }
