@@ -1,6 +1,7 @@
 import {
   abortKind,
   nestedErrorMessage,
+  type OutboundRequest,
   parseJson,
   type ReasonShape,
   reasonFrom,
@@ -40,19 +41,12 @@ export interface FailedAnswer {
   createsPost: boolean;
 }
 
-export interface PlatformCall {
+/** A request to a platform (see OutboundRequest) and how to read its failures. */
+export interface PlatformCall extends OutboundRequest {
   platform: PlatformName;
   dialect: ErrorDialect;
   /** Names the step in error messages ("container creation"); never the URL (it may hold a token). */
   what: string;
-  method: 'GET' | 'POST' | 'PUT';
-  url: string;
-  headers?: Record<string, string>;
-  /** One of: a JSON body, a form-urlencoded body, or raw bytes / multipart. */
-  json?: unknown;
-  form?: Record<string, string>;
-  body?: FormData | Buffer;
-  signal: AbortSignal;
   /**
    * This call creates the post: once it was sent, a lost answer, a time-out or a 5xx means the
    * post may exist, so the error says `mayHaveBeenAccepted` and the caller must reconcile.
