@@ -4,7 +4,7 @@
 //      as the app's JwtAuthGuard does);
 //   2. verify it as the app's guard does (verifyAccessToken in bench/lib/bare-auth.mjs): HS256
 //      signature, exp, nbf, iss, typ, the family id and the user id;
-//   3. run ONE query, the same SQL (same columns, same joins) that AuthService.findAuthenticated
+//   3. run ONE query, the same SQL (same columns, same joins) that TokenFamilyQueries.findAuthenticated
 //      makes TypeORM send: the active user, their profile, and the token family not revoked;
 //   4. serialise the same JSON as auth.presenter.ts presentUser(), avatar URL signing included.
 // The pg.Pool has the app's size (TypeOrmModule `extra.max` in apps/server/src/app.module.ts).

@@ -4,7 +4,7 @@
 //     TokenService.verify's checks): the header's alg is HS256, the HMAC-SHA256 signature matches
 //     (compared with timingSafeEqual), exp is in the future, nbf (if any) is past, iss is
 //     'image-automation', typ is 'access', fam and jti are UUIDs and sub a 1-10 digit id;
-//   - FIND_AUTHENTICATED is the one query AuthService.findAuthenticated makes TypeORM send;
+//   - FIND_AUTHENTICATED is the one query TokenFamilyQueries.findAuthenticated makes TypeORM send;
 //   - mediaUrlSigner() signs as apps/server/src/media/media-url.signer.ts signOrNull().
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
@@ -14,7 +14,7 @@ export const JWT_ISSUER = 'image-automation';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USER_ID = /^\d{1,10}$/;
 
-// Exactly the statement TypeORM builds for AuthService.findAuthenticated (the same select list,
+// Exactly the statement TypeORM builds for TokenFamilyQueries.findAuthenticated (the same select list,
 // aliases included, so PostgreSQL and pg do the same work). Parameters: [family id, user id].
 export const FIND_AUTHENTICATED = `SELECT "user"."id" AS "user_id", "user"."username" AS "user_username", "user"."email" AS "user_email", "user"."first_name" AS "user_first_name", "user"."last_name" AS "user_last_name", "user"."is_active" AS "user_is_active", "user"."is_staff" AS "user_is_staff", "user"."is_superuser" AS "user_is_superuser", "user"."date_joined" AS "user_date_joined", "user"."last_login" AS "user_last_login", "user"."password_changed_at" AS "user_password_changed_at", "profile"."id" AS "profile_id", "profile"."user_id" AS "profile_user_id", "profile"."bio" AS "profile_bio", "profile"."avatar" AS "profile_avatar", "profile"."phone_number" AS "profile_phone_number", "profile"."instagram_username" AS "profile_instagram_username", "profile"."facebook_page_id" AS "profile_facebook_page_id", "profile"."twitter_username" AS "profile_twitter_username", "profile"."default_image_style" AS "profile_default_image_style", "profile"."auto_validate_images" AS "profile_auto_validate_images", "profile"."timezone" AS "profile_timezone", "profile"."created_at" AS "profile_created_at", "profile"."updated_at" AS "profile_updated_at" FROM "users" "user" INNER JOIN "profiles" "profile" ON "profile"."user_id"="user"."id"  INNER JOIN "token_families" "family" ON "family"."id" = $1 AND "family"."user_id" = "user"."id" AND "family"."revoked_at" IS NULL WHERE "user"."id" = $2 AND "user"."is_active"`;
 
