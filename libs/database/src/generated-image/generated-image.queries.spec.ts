@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { insertImages } from '../../../../test/factories/image.factory.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { UserQueries } from '../user/user.queries.js';
 import {
   countableFromStats,
@@ -16,23 +14,11 @@ const NEWEST_FIRST: ImageListOrder = { field: 'created_at', direction: 'DESC' };
 const ALL = { offset: 0, pageSize: 100 };
 
 describe('GeneratedImageQueries', () => {
-  let dataSource: DataSource;
+  // Its users' images go too: no in-flight row is left for an app's sweep in the shared database.
+  const { dataSource, newUser } = useTestDatabase();
   let images: GeneratedImageQueries;
-
-  const users: number[] = [];
-  const newUser = async (profile?: { autoValidateImages?: boolean }) => {
-    users.push(await insertUser(dataSource, profile));
-    return users[users.length - 1];
-  };
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     images = new GeneratedImageQueries(dataSource);
-  });
-  afterAll(async () => {
-    // Its images go too: no in-flight row is left for an app's sweep in the shared database.
-    await dataSource.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-    await dataSource.destroy();
   });
 
   const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute));

@@ -1,29 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history.queries.js';
 
 describe('ImageGenerationHistoryQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase((opened, users) =>
+    opened.query('DELETE FROM image_generation_history WHERE user_id = ANY($1)', [users]),
+  );
   let history: ImageGenerationHistoryQueries;
-  const users: number[] = [];
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     history = new ImageGenerationHistoryQueries(dataSource);
   });
-  afterAll(async () => {
-    await dataSource.query('DELETE FROM image_generation_history WHERE user_id = ANY($1)', [users]);
-    await dataSource.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-    await dataSource.destroy();
-  });
-
-  async function newUser(): Promise<number> {
-    const id = await insertUser(dataSource);
-    users.push(id);
-    return id;
-  }
 
   it("records entries and pages the user's history newest first", async () => {
     const userId = await newUser();

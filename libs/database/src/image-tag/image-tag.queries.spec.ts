@@ -1,29 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { insertImages } from '../../../../test/factories/image.factory.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { ImageTagQueries } from './image-tag.queries.js';
 
 describe('ImageTagQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase();
   let tags: ImageTagQueries;
-  const users: number[] = [];
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     tags = new ImageTagQueries(dataSource);
   });
-  afterAll(async () => {
-    await dataSource.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-    await dataSource.destroy();
-  });
-
-  async function newUser(): Promise<number> {
-    const id = await insertUser(dataSource);
-    users.push(id);
-    return id;
-  }
 
   const tagIdsOf = async (userId: number) =>
     (

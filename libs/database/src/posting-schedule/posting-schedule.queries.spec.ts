@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
-import { openTestDatabase } from '../../../../test/support/database.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { farFuture, insertSchedule } from '../../../../test/factories/schedule-rows.factory.js';
 import { ScheduleRun } from '../schedule-run/schedule-run.entity.js';
 import { PostingSchedule } from './posting-schedule.entity.js';
@@ -10,16 +8,10 @@ import { PostingScheduleQueries } from './posting-schedule.queries.js';
 const HOUR = 3_600_000;
 
 describe('PostingScheduleQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase();
   let queries: PostingScheduleQueries;
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     queries = new PostingScheduleQueries(dataSource);
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
   });
 
   /** Only this test's rows: the database is shared with specs running beside it. */
@@ -27,7 +19,7 @@ describe('PostingScheduleQueries', () => {
     ids.filter((id) => schedules.some((schedule) => schedule.id === id));
 
   it('finds the due schedules: active, next_run_at come, most overdue first, but the broken ones', async () => {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const now = farFuture(10);
     const late = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(2) });
     const later = await insertSchedule(dataSource, userId, { nextRunAt: farFuture(1) });
@@ -53,7 +45,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('finds the schedules to prepare: a prompt, the occurrence within the lead time, no run yet', async () => {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const now = farFuture(0);
     const lead = 2 * HOUR;
     const soon = await insertSchedule(dataSource, userId, {
@@ -91,7 +83,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('locks a schedule until the transaction that locked it ends', async () => {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const schedule = await insertSchedule(dataSource, userId);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -123,8 +115,8 @@ describe('PostingScheduleQueries', () => {
   });
 
   it("reads, locks and deletes only the owner's schedule", async () => {
-    const owner = await insertUser(dataSource);
-    const stranger = await insertUser(dataSource);
+    const owner = await newUser();
+    const stranger = await newUser();
     const schedule = await insertSchedule(dataSource, owner);
 
     expect(await queries.findOwned(stranger, schedule.id)).toBeNull();
@@ -141,10 +133,10 @@ describe('PostingScheduleQueries', () => {
   });
 
   it("pages the user's schedules, newest first, with the count of all of them", async () => {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const created: PostingSchedule[] = [];
     for (let i = 0; i < 3; i++) created.push(await insertSchedule(dataSource, userId));
-    await insertSchedule(dataSource, await insertUser(dataSource));
+    await insertSchedule(dataSource, await newUser());
 
     const [firstPage, count] = await queries.pageOfUser(userId, { offset: 0, pageSize: 2 });
     expect(count).toBe(3);
@@ -154,7 +146,7 @@ describe('PostingScheduleQueries', () => {
   });
 
   it('inserts a schedule and updates its rules and next_run_at', async () => {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const fields = {
       name: 'Weekly harbour',
       frequency: 'weekly' as const,

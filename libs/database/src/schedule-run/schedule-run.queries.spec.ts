@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DataSource } from 'typeorm';
-import { openTestDatabase } from '../../../../test/support/database.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import {
   farFuture,
   insertImage,
@@ -11,20 +9,14 @@ import { ScheduleRun } from './schedule-run.entity.js';
 import { ScheduleRunQueries } from './schedule-run.queries.js';
 
 describe('ScheduleRunQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase();
   let queries: ScheduleRunQueries;
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     queries = new ScheduleRunQueries(dataSource);
   });
 
-  afterAll(async () => {
-    await dataSource.destroy();
-  });
-
   async function newSchedule(): Promise<number> {
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     return (await insertSchedule(dataSource, userId)).id;
   }
 
@@ -83,7 +75,7 @@ describe('ScheduleRunQueries', () => {
 
   it('records an image, a skip and a completion on the run', async () => {
     const scheduleId = await newSchedule();
-    const userId = await insertUser(dataSource);
+    const userId = await newUser();
     const image = await insertImage(dataSource, userId);
     const ranAt = farFuture(1);
     const skipped = (await queries.insertOnce(scheduleId, farFuture(1), dataSource.manager))!;

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DataSource, QueryFailedError } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import {
   FAR_FUTURE,
   farFuture,
@@ -9,8 +9,7 @@ import {
   insertPost,
   insertSchedule,
 } from '../../../../test/factories/schedule-rows.factory.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { PostAnalytics } from '../post-analytics/post-analytics.entity.js';
 import { ScheduledPost } from './scheduled-post.entity.js';
 import {
@@ -30,22 +29,10 @@ const NO_LIMIT = 1_000_000;
 const LONG_AGO = new Date('2000-01-01T00:00:00Z');
 
 describe('ScheduledPostQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase();
   let posts: ScheduledPostQueries;
-
-  const users: number[] = [];
-  const newUser = async () => {
-    users.push(await insertUser(dataSource));
-    return users[users.length - 1];
-  };
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     posts = new ScheduledPostQueries(dataSource);
-  });
-  afterAll(async () => {
-    await dataSource.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-    await dataSource.destroy();
   });
 
   const versionOf = (post: PostVersion): PostVersion => ({ id: post.id, version: post.version });

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type DataSource, EntityNotFoundError, QueryFailedError } from 'typeorm';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { EntityNotFoundError, QueryFailedError } from 'typeorm';
 import { insertAccount, insertSchedule } from '../../../../test/factories/schedule-rows.factory.js';
-import { insertUser } from '../../../../test/factories/user-row.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { PostingSchedule } from '../posting-schedule/posting-schedule.entity.js';
 import { type AccountStatus, SocialAccount } from './social-account.entity.js';
 import {
@@ -50,22 +49,10 @@ describe('chooseAccount', () => {
 });
 
 describe('SocialAccountQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource, newUser } = useTestDatabase();
   let accounts: SocialAccountQueries;
-
-  const users: number[] = [];
-  const newUser = async () => {
-    users.push(await insertUser(dataSource));
-    return users[users.length - 1];
-  };
-
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     accounts = new SocialAccountQueries(dataSource);
-  });
-  afterAll(async () => {
-    await dataSource.query('DELETE FROM users WHERE id = ANY($1)', [users]);
-    await dataSource.destroy();
   });
 
   const setStatus = (id: number, status: AccountStatus) =>

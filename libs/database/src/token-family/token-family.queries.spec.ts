@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { DataSource } from 'typeorm';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { newUserFields } from '../../../../test/factories/user.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { ROOT } from '../../../../test/support/spawn.js';
 import { User } from '../user/user.entity.js';
 import { UserQueries, type UserWithProfile } from '../user/user.queries.js';
@@ -13,15 +12,13 @@ import { TokenFamilyQueries } from './token-family.queries.js';
 const HOUR = 3600_000;
 
 describe('TokenFamilyQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource } = useTestDatabase();
   let families: TokenFamilyQueries;
   let users: UserQueries;
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     families = new TokenFamilyQueries(dataSource);
     users = new UserQueries(dataSource);
   });
-  afterAll(() => dataSource.destroy());
 
   const newUser = (): Promise<UserWithProfile> => {
     const { username, email } = newUserFields();

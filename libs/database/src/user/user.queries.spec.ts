@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type DataSource, QueryFailedError } from 'typeorm';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { QueryFailedError } from 'typeorm';
 import { newUserFields } from '../../../../test/factories/user.factory.js';
-import { openTestDatabase } from '../../../../test/support/database.js';
+import { useTestDatabase } from '../../../../test/support/database.js';
 import { User } from './user.entity.js';
 import { type NewUserRow, UserQueries } from './user.queries.js';
 
 describe('UserQueries', () => {
-  let dataSource: DataSource;
+  const { dataSource } = useTestDatabase();
   let users: UserQueries;
-  beforeAll(async () => {
-    dataSource = await openTestDatabase();
+  beforeAll(() => {
     users = new UserQueries(dataSource);
   });
-  afterAll(() => dataSource.destroy());
 
   const row = (overrides: Partial<NewUserRow> = {}): NewUserRow => {
     const { username, email } = newUserFields();
