@@ -1,17 +1,27 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { buildProblem, PROBLEM_CONTENT_TYPE } from '@app/common';
+import { buildProblem, type FieldErrors, PROBLEM_CONTENT_TYPE } from '@app/common';
+import { bodyShapeFault } from './body-shape.js';
 
 export const JSON_BODY_LIMIT = '1mb';
 
 /**
  * JSON parsing is ours rather than Nest's so that its failures (bad JSON, too large, a charset
  * we don't read) leave as problem+json like every other error, instead of Express's HTML page.
+ * A parsed body too deep or carrying prototype keys is refused here, before any endpoint (or its
+ * validation, which recurses) sees it, whether or not the endpoint reads a body.
  */
 export function installBodyParsing(app: NestExpressApplication): void {
   app.use(
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
   );
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    const fault = bodyShapeFault(request.body);
+    if (!fault) return next();
+    sendProblem(request, response, 400, 'validation_error', 'The request has invalid fields.', {
+      [fault.field]: [fault.message],
+    });
+  });
   app.use(
     (
       error: { type?: string; message?: string },
@@ -21,18 +31,22 @@ export function installBodyParsing(app: NestExpressApplication): void {
     ) => {
       const answer = bodyErrorAnswer(error);
       if (!answer) return next(error);
-      const problem = buildProblem(
-        answer.status,
-        answer.code,
-        answer.detail,
-        undefined,
-        request.originalUrl.split('?')[0],
-      );
-      response.status(answer.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+      sendProblem(request, response, answer.status, answer.code, answer.detail);
     },
   );
 }
 
+function sendProblem(
+  request: Request,
+  response: Response,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: FieldErrors,
+): void {
+  const problem = buildProblem(status, code, detail, errors, request.originalUrl.split('?')[0]);
+  response.status(status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
 function bodyErrorAnswer(error: { type?: string; message?: string }) {
   switch (error.type) {
     case 'entity.parse.failed':

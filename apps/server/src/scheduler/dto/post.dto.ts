@@ -1,8 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsString, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsString, Max, MaxLength, Min } from 'class-validator';
 import { SOCIAL_PLATFORMS, type SocialPlatform } from '@app/database';
+import { MAX_ID } from '../../http/id.pipe.js';
 import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
 
 /** `hashtags` as a space-separated string; a list of strings is accepted and joined. */
@@ -36,6 +37,7 @@ export class SchedulePostDto {
   @ToInteger()
   @IsInt()
   @Min(1)
+  @Max(MAX_ID)
   image: number;
 
   @ApiProperty({
@@ -65,6 +67,7 @@ export class SchedulePostDto {
   @ToInteger()
   @IsInt()
   @Min(1)
+  @Max(MAX_ID)
   account?: number;
 }
 
@@ -100,7 +103,10 @@ export class PatchPostDto {
 }
 
 export class RepublishDto {
-  @ApiPropertyOptional({ description: 'When to publish the copy; now when left out.' })
+  @ApiPropertyOptional({
+    example: '2026-12-02T09:00:00+01:00',
+    description: 'When to publish the copy; now when left out.',
+  })
   @OptionalNotNull()
   @IsISO8601({ strict: true })
   scheduled_time?: string;

@@ -24,6 +24,7 @@ import {
   SOCIAL_PLATFORMS,
   type SocialPlatform,
 } from '@app/database';
+import { MAX_ID } from '../../http/id.pipe.js';
 import { OptionalNotNull, ToBoolean, ToInteger, ToIntegers } from '../../http/transforms.js';
 import { TIME_OF_DAY_PATTERN } from '../recurrence.js';
 import { HashtagsField } from './post.dto.js';
@@ -109,7 +110,7 @@ export class CreateScheduleDto {
   @ArrayMaxSize(5)
   @IsInt({ each: true })
   @Min(1, { each: true })
-  @Max(2_147_483_647, { each: true })
+  @Max(MAX_ID, { each: true })
   accounts?: number[];
 
   @ApiPropertyOptional({ default: true, description: 'false pauses the schedule.' })
