@@ -1,8 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 
+/** The shape of a refresh token (a JWT), for the documentation. */
+const REFRESH_TOKEN_EXAMPLE =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwidHlwIjoicmVmcmVzaCJ9.c2lnbmF0dXJl';
+
 export class RefreshDto {
-  @ApiProperty({ description: 'A refresh token from login, register or a previous refresh.' })
+  @ApiProperty({
+    example: REFRESH_TOKEN_EXAMPLE,
+    description: 'A refresh token from login, register or a previous refresh.',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(2048)
@@ -10,7 +17,10 @@ export class RefreshDto {
 }
 
 export class LogoutDto {
-  @ApiPropertyOptional({ description: 'The refresh token of the session to end.' })
+  @ApiPropertyOptional({
+    example: REFRESH_TOKEN_EXAMPLE,
+    description: 'The refresh token of the session to end.',
+  })
   @ValidateIf((body: LogoutDto) => body.refresh === undefined)
   @IsString()
   @IsNotEmpty()
