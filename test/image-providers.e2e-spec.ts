@@ -1,6 +1,8 @@
+import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import sharp from 'sharp';
 import { loadConfig } from '@app/common';
+import type { Resolve } from '../apps/server/src/images/download-target.js';
 import { assertImage, downloadImage } from '../apps/server/src/images/image-download.js';
 import { renderImage } from '../apps/server/src/images/image-renditions.js';
 import { Automatic1111Provider } from '../apps/server/src/images/providers/automatic1111.provider.js';
@@ -17,8 +19,16 @@ import { LocalProvider } from '../apps/server/src/images/providers/local.provide
 import { OpenAiProvider, openAiSize } from '../apps/server/src/images/providers/openai.provider.js';
 import * as automatic1111Fake from './fakes/automatic1111.fake.js';
 import * as blackboxFake from './fakes/blackbox.fake.js';
-import { FAKE_IMAGE_PATH, startFakeServer, STATUS_PATH } from './fakes/fake-server.js';
+import {
+  FAKE_IMAGE_PATH,
+  type FakeServer,
+  OVER_PIXEL_LIMIT_PATH,
+  REDIRECT_PATH,
+  startFakeServer,
+  STATUS_PATH,
+} from './fakes/fake-server.js';
 import * as openaiFake from './fakes/openai.fake.js';
+import { overPixelLimitPng } from './support/images.js';
 
 /** What the worker would ask for; each test overrides what it is about. */
 function imageRequest(overrides: Partial<ImageRequest> = {}): ImageRequest {
@@ -34,8 +44,17 @@ function imageRequest(overrides: Partial<ImageRequest> = {}): ImageRequest {
 }
 
 const patient = () => AbortSignal.timeout(10_000);
-const download = (url: string, maxBytes = 1_000_000) =>
-  downloadImage(url, { maxBytes, signal: patient() });
+/** IMAGE_MAX_PIXELS's default. */
+const MAX_PIXELS = 40_000_000;
+/**
+ * A download as the worker makes it, from a provider whose configured origin is the URL's own
+ * (the fakes answer with URLs on themselves) unless the test says otherwise.
+ */
+const download = (url: string, maxBytes = 1_000_000, trustedOrigin = originOf(url)) =>
+  downloadImage(url, { maxBytes, maxPixels: MAX_PIXELS, trustedOrigin, signal: patient() });
+function originOf(url: string): string | undefined {
+  return URL.canParse(url) ? new URL(url).origin : undefined;
+}
 
 /** The ProviderError a promise rejects with; fails the test when it resolves or throws another. */
 async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
@@ -234,7 +253,7 @@ describe('openai provider', () => {
       parameters: { size: '1792x1024', quality: 'hd', revised_prompt: expect.any(String) },
     });
     const bytes = await download(result.kind === 'url' ? result.url : '');
-    expect((await assertImage(bytes)).format).toBe('png');
+    expect((await assertImage(bytes, MAX_PIXELS)).format).toBe('png');
   });
 
   it('gpt-image-1: maps quality, picks its own sizes and answers base64 bytes', async () => {
@@ -249,7 +268,10 @@ describe('openai provider', () => {
       n: 1,
     });
     expect(result.kind).toBe('bytes');
-    const info = await assertImage(result.kind === 'bytes' ? result.bytes : Buffer.alloc(0));
+    const info = await assertImage(
+      result.kind === 'bytes' ? result.bytes : Buffer.alloc(0),
+      MAX_PIXELS,
+    );
     expect(info).toEqual({ format: 'png', width: 1536, height: 1024 });
 
     await provider('gpt-image-1').generate(imageRequest({ quality: 'hd' }), patient());
@@ -345,7 +367,7 @@ describe('openai provider', () => {
     fake.notAnImage();
     const bytes = await provider('gpt-image-1').generate(imageRequest(), patient());
     const notBytes = await providerError(
-      assertImage(bytes.kind === 'bytes' ? bytes.bytes : Buffer.alloc(0)),
+      assertImage(bytes.kind === 'bytes' ? bytes.bytes : Buffer.alloc(0), MAX_PIXELS),
     );
     expect(notBytes).toMatchObject({
       transient: false,
@@ -394,7 +416,10 @@ describe('automatic1111 provider', () => {
       model: automatic1111Fake.FAKE_MODEL,
       parameters: { seed: automatic1111Fake.FAKE_SEED, steps: 40, width: 1000, height: 752 },
     });
-    const info = await assertImage(result.kind === 'bytes' ? result.bytes : Buffer.alloc(0));
+    const info = await assertImage(
+      result.kind === 'bytes' ? result.bytes : Buffer.alloc(0),
+      MAX_PIXELS,
+    );
     expect(info).toEqual({ format: 'png', width: 1000, height: 752 });
 
     await provider.generate(imageRequest({ quality: 'standard' }), patient());
@@ -442,7 +467,7 @@ describe('automatic1111 provider', () => {
     fake.notAnImage();
     const result = await provider.generate(imageRequest(), patient());
     const error = await providerError(
-      assertImage(result.kind === 'bytes' ? result.bytes : Buffer.alloc(0)),
+      assertImage(result.kind === 'bytes' ? result.bytes : Buffer.alloc(0), MAX_PIXELS),
     );
     expect(error).toMatchObject({
       transient: false,
@@ -481,15 +506,177 @@ describe('downloadImage', () => {
 
   it('accepts the formats we keep and refuses SVG', async () => {
     const base = sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } });
-    expect((await assertImage(await base.clone().avif().toBuffer())).format).toBe('avif');
-    expect((await assertImage(await base.clone().webp().toBuffer())).format).toBe('webp');
+    expect((await assertImage(await base.clone().avif().toBuffer(), MAX_PIXELS)).format).toBe(
+      'avif',
+    );
+    expect((await assertImage(await base.clone().webp().toBuffer(), MAX_PIXELS)).format).toBe(
+      'webp',
+    );
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>');
-    expect((await providerError(assertImage(svg))).message).toContain('not an image');
+    expect((await providerError(assertImage(svg, MAX_PIXELS))).message).toContain('not an image');
+  });
+});
+
+describe('downloadImage: where it may connect', () => {
+  /** The provider's configured origin, on loopback like a self-hosted WebUI. */
+  let origin: FakeServer;
+  /** Another loopback server, which no provider answer may reach. */
+  let elsewhere: FakeServer;
+  /** host:port of every connection attempted while these tests run. */
+  const attempts: string[] = [];
+  const realConnect = net.Socket.prototype.connect;
+
+  beforeAll(async () => {
+    origin = await startFakeServer(async () => undefined);
+    elsewhere = await startFakeServer(async () => undefined);
+    // Records every connection, and destroys any that would leave loopback: whatever the code
+    // under test does, no test traffic reaches another address.
+    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+      const first = (Array.isArray(args[0]) ? args[0][0] : args[0]) as
+        { host?: string; port?: number; path?: string } | number;
+      const { host, port, path } =
+        typeof first === 'object' ? first : { host: args[1] as string, port: first, path: '' };
+      if (path) return realConnect.apply(this, args as never);
+      attempts.push(`${host}:${port}`);
+      if (!['127.0.0.1', 'localhost', '::1'].includes(host ?? 'localhost')) {
+        process.nextTick(() => this.destroy(new Error(`test guard: no connection to ${host}`)));
+        return this;
+      }
+      return realConnect.apply(this, args as never);
+    } as typeof realConnect;
+  });
+  afterAll(async () => {
+    net.Socket.prototype.connect = realConnect;
+    await Promise.all([origin.close(), elsewhere.close()]);
+  });
+  beforeEach(() => {
+    attempts.length = 0;
+    origin.requests.length = 0;
+    elsewhere.requests.length = 0;
+  });
+
+  const port = (server: FakeServer) => new URL(server.url).port;
+  const fromProvider = (url: string, resolve?: Resolve, signal = patient()) =>
+    downloadImage(url, {
+      maxBytes: 1_000_000,
+      maxPixels: MAX_PIXELS,
+      trustedOrigin: origin.url,
+      signal,
+      resolve,
+    });
+  const redirectTo = (to: string, status = 302) =>
+    `${origin.url}${REDIRECT_PATH}?to=${encodeURIComponent(to)}&status=${status}`;
+
+  it("downloads from the provider's own origin, loopback as it is", async () => {
+    const bytes = await fromProvider(`${origin.url}${FAKE_IMAGE_PATH}`);
+    expect((await assertImage(bytes, MAX_PIXELS)).format).toBe('png');
+    expect(attempts).toEqual([`127.0.0.1:${port(origin)}`]);
+  });
+
+  it('refuses another loopback port than the provider’s, without connecting', async () => {
+    const error = await providerError(fromProvider(`${elsewhere.url}${FAKE_IMAGE_PATH}`));
+    expect(error).toMatchObject({ transient: false });
+    expect(error.message).toContain('127.0.0.1, which is not a public address');
+    expect(attempts).toEqual([]);
+    expect(elsewhere.requests).toEqual([]);
+  });
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    'http://10.0.0.1/a.png',
+    'http://172.16.5.4/a.png',
+    'http://172.31.255.255/a.png',
+    'http://192.168.1.1/a.png',
+    'http://100.64.0.1/a.png',
+    'http://0.0.0.0:{elsewhere}/a.png',
+    'http://2130706433:{elsewhere}/a.png',
+    'http://[::1]:{elsewhere}/a.png',
+    'http://[::]/a.png',
+    'http://[fe80::1]/a.png',
+    'http://[fd12:3456::1]/a.png',
+    'http://[::ffff:127.0.0.1]:{elsewhere}/a.png',
+    'http://[::ffff:a9fe:a9fe]/a.png',
+  ])('refuses %s before connecting', async (template) => {
+    const url = template.replace('{elsewhere}', port(elsewhere));
+    const error = await providerError(fromProvider(url));
+    expect(error).toMatchObject({ transient: false });
+    expect(error.message).toMatch(/not a public address/);
+    expect(attempts).toEqual([]);
+  });
+
+  it('refuses a redirect from the origin to the metadata service, a private address or another loopback port', async () => {
+    for (const target of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.1.2.3/image.png',
+      `${elsewhere.url}${FAKE_IMAGE_PATH}`,
+      `http://localhost:${port(elsewhere)}${FAKE_IMAGE_PATH}`,
+    ]) {
+      const error = await providerError(fromProvider(redirectTo(target, 307)));
+      expect(error).toMatchObject({ transient: false });
+      expect(error.message).toMatch(/not a public address/);
+    }
+    // Only the origin's redirects were fetched.
+    expect(attempts.every((attempt) => attempt === `127.0.0.1:${port(origin)}`)).toBe(true);
+    expect(elsewhere.requests).toEqual([]);
+  });
+
+  it('follows up to three redirects within the origin, relative ones too, and no more', async () => {
+    const once = redirectTo(FAKE_IMAGE_PATH, 301);
+    const thrice = redirectTo(redirectTo(once, 308), 303);
+    expect((await assertImage(await fromProvider(thrice), MAX_PIXELS)).format).toBe('png');
+    const error = await providerError(fromProvider(redirectTo(thrice)));
+    expect(error).toMatchObject({ transient: false });
+    expect(error.message).toContain('redirected more than 3 times');
+  });
+
+  it('checks every address a host name resolves to', async () => {
+    const resolved = (...addresses: string[]) =>
+      (async () =>
+        addresses.map((address) => ({
+          address,
+          family: address.includes(':') ? 6 : 4,
+        }))) as Resolve;
+    const error = await providerError(
+      fromProvider('http://images.example/a.png', resolved('203.0.113.7', '10.9.8.7')),
+    );
+    expect(error.message).toContain('images.example resolves to 10.9.8.7');
+    const mapped = await providerError(
+      fromProvider('https://cdn.example/a.png', resolved('::ffff:169.254.169.254')),
+    );
+    expect(mapped.message).toContain('not a public address');
+    expect(attempts).toEqual([]);
+
+    const gone = await providerError(
+      fromProvider('http://gone.example/a.png', async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND gone.example'), { code: 'ENOTFOUND' });
+      }),
+    );
+    expect(gone).toMatchObject({ transient: true });
+  });
+
+  it('gives up on a download slower than the time limit', async () => {
+    // The origin's route never answers anything outside /files/.
+    const error = await providerError(
+      fromProvider(`${origin.url}/stalls.png`, undefined, AbortSignal.timeout(300)),
+    );
+    expect(error).toMatchObject({ transient: true });
+    expect(error.message).toContain('time limit');
+  });
+
+  it('refuses an image over the pixel limit from its header, however small the file', async () => {
+    const error = await providerError(fromProvider(`${origin.url}${OVER_PIXEL_LIMIT_PATH}`));
+    expect(error).toMatchObject({ transient: false });
+    expect(error.message).toMatch(/8000×6000.*over the pixel limit of 40,000,000/);
+    // The renditions refuse it too, for a caller that skipped the check.
+    const bomb = await overPixelLimitPng();
+    expect((await providerError(renderImage(bomb, 64, 64, MAX_PIXELS))).message).toMatch(
+      /pixel limit/,
+    );
   });
 });
 
 describe('local provider', () => {
-  const provider = new LocalProvider();
+  const provider = new LocalProvider(MAX_PIXELS);
   const bytesOf = async (request: ImageRequest) => {
     const result = await provider.generate(request, patient());
     if (result.kind !== 'bytes') throw new Error('the local provider answers bytes');
@@ -562,7 +749,7 @@ describe('renderImage', () => {
     })
       .jpeg()
       .toBuffer();
-    const result = await renderImage(original, 1024, 768);
+    const result = await renderImage(original, 1024, 768, MAX_PIXELS);
 
     expect(result).toMatchObject({
       originalFormat: 'jpeg',
@@ -595,7 +782,7 @@ describe('renderImage', () => {
     })
       .png()
       .toBuffer();
-    const result = await renderImage(transparent, 128, 96);
+    const result = await renderImage(transparent, 128, 96, MAX_PIXELS);
     expect((await sharp(result.master).metadata()).hasAlpha).toBe(true);
     const [r, g, b] = await pixel(result.rendition, 5, 5);
     expect(Math.min(r, g, b)).toBeGreaterThan(245);
@@ -613,7 +800,7 @@ describe('renderImage', () => {
       .jpeg()
       .withMetadata({ orientation: 6 })
       .toBuffer();
-    const result = await renderImage(original, 100, 200);
+    const result = await renderImage(original, 100, 200, MAX_PIXELS);
 
     expect(result).toMatchObject({ originalWidth: 100, originalHeight: 200 });
     const [topR, , topB] = await pixel(result.master, 50, 20);
@@ -631,8 +818,8 @@ describe('renderImage', () => {
       .jpeg()
       .toBuffer();
     const truncated = whole.subarray(0, Math.floor(whole.length / 2));
-    await assertImage(truncated);
-    const error = await providerError(renderImage(truncated, 64, 64));
+    await assertImage(truncated, MAX_PIXELS);
+    const error = await providerError(renderImage(truncated, 64, 64, MAX_PIXELS));
     expect(error.transient).toBe(false);
     expect(error.message).toContain('not a readable image');
   });
@@ -641,7 +828,7 @@ describe('renderImage', () => {
     const avif = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#abc' } })
       .avif()
       .toBuffer();
-    expect(await renderImage(avif, 64, 64)).toMatchObject({
+    expect(await renderImage(avif, 64, 64, MAX_PIXELS)).toMatchObject({
       originalFormat: 'avif',
       originalWidth: 40,
       originalHeight: 30,

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import * as blackboxFake from './fakes/blackbox.fake.js';
 import * as openaiFake from './fakes/openai.fake.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
+import { overPixelLimitPng } from './support/images.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
 
@@ -127,6 +128,16 @@ describe('generation against the OpenAI fake', () => {
     const image = await settled(await generate('Not an image prompt'));
     expect(image.status).toBe('failed');
     expect(image.error_message).toMatch(/not an image/i);
+  });
+
+  it('fails an image over the pixel limit for good, naming the limit', async () => {
+    // Made ahead: the fake would otherwise take longer to draw it than the 1 s time limit.
+    await overPixelLimitPng();
+    fake.overPixelLimit();
+    const image = await settled(await generate('Decompression bomb prompt'));
+    expect(image.status).toBe('failed');
+    expect(image.error_message).toMatch(/8000×6000.*pixel limit.*40,000,000.*IMAGE_MAX_PIXELS/);
+    expect(callsFor('Decompression bomb prompt')).toBe(1);
   });
 
   it('waits as long as Retry-After says on a 429', async () => {

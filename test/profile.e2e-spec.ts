@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { MEDIA_STORAGE, type MediaStorage } from '../apps/server/src/media/media-storage.js';
 import { MediaUrlSigner } from '../apps/server/src/media/media-url.signer.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
-import { jpegBytes, noisyPngBytes, pngBytes } from './support/images.js';
+import { jpegBytes, noisyPngBytes, overPixelLimitPng, pngBytes } from './support/images.js';
 import { expectFieldError, expectProblem } from './support/problem.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
@@ -462,6 +462,34 @@ describe('/api/auth/profile/', () => {
       expect(await storedProfile(app, user.id)).toEqual(before);
       expect(await avatarFiles(app, user.id)).toEqual([path.basename(keyOf(current))]);
       await app.http().get(localPath(current)).expect(200);
+    });
+
+    it('refuses an avatar over the pixel limit with 400 naming avatar, however small the file', async () => {
+      const user = await registerUser(app);
+      const before = await storedProfile(app, user.id);
+      const bomb = await overPixelLimitPng();
+      expect(bomb.length).toBeLessThan(app.config.auth.avatarMaxBytes);
+      const response = await uploadAvatar(user, bomb);
+      expectFieldError(response, 'avatar');
+      expect(response.body.errors.avatar[0]).toMatch(/8000×6000.*40,000,000 pixels/);
+      expect(await storedProfile(app, user.id)).toEqual(before);
+      expect(await avatarFiles(app, user.id)).toEqual([]);
+    });
+
+    it('takes 20 avatar uploads per user per hour, then answers 429 with Retry-After', async () => {
+      const [user, other] = await Promise.all([registerUser(app), registerUser(app)]);
+      const png = await pngBytes(8);
+      for (let i = 0; i < 19; i++) await uploadAvatar(user, png).expect(200);
+      // A refused file counts too: decoding it is the cost being limited.
+      expectFieldError(await uploadAvatar(user, Buffer.from('not a picture')), 'avatar');
+      const limited = await uploadAvatar(user, png);
+      expectProblem(limited, 429);
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(3500);
+      expect(retryAfter).toBeLessThanOrEqual(3600);
+      // Other edits still go through, and other users upload as before.
+      await patchProfile(user, { bio: 'Still here' }).expect(200);
+      await uploadAvatar(other, png).expect(200);
     });
 
     it('refuses an avatar sent as a JSON string, naming avatar', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { JobQueue } from '../apps/server/src/jobs/job-queue.service.js';
 import { JobName } from '../apps/server/src/jobs/job.types.js';
+import { PublishingSweep } from '../apps/server/src/scheduler/publishing.sweep.js';
 import * as graphFake from './fakes/graph.fake.js';
 import { generatedImage } from './factories/image.factory.js';
 import {
@@ -606,6 +607,49 @@ describe('/api/scheduler/ posts', () => {
         impressions: 300,
         engagement_rate: 13.33,
       });
+    });
+
+    it('keeps one pending sync per post however often it is asked, and queues again once it ran', async () => {
+      const post = await scheduled(owner, { caption: `Sync once ${Date.now()}` });
+      const posted = await publishedNow(owner, post.id);
+      expect(posted.status).toBe('posted');
+      const media = fake.media.find((item) => item.id === posted.platform_post_id)!;
+      media.insights = { views: 100, reach: 100, likes: 1, comments: 0, shares: 0, saved: 0 };
+
+      const queue = app.app.get(JobQueue).queueFor(JobName.SyncPostAnalytics);
+      const pendingFor = async () =>
+        (await queue.getJobs(['waiting', 'delayed', 'active'])).filter(
+          (job) => job?.data.postId === post.id,
+        );
+      // This process's worker takes nothing while paused, so the clicks' jobs stay waiting.
+      await queue.pause(true);
+      try {
+        const clicks = [];
+        for (let i = 0; i < 20; i++)
+          clicks.push(await as(owner.user).post(`posts/${post.id}/sync-analytics/`).expect(202));
+        // The hourly sweep shares the click's job rather than queueing one of its own.
+        expect(await app.app.get(PublishingSweep).syncAnalytics(new Date())).toBeGreaterThan(0);
+        expect(new Set(clicks.map((click) => click.body.task_id)).size).toBe(1);
+        expect(await pendingFor()).toHaveLength(1);
+      } finally {
+        await queue.resume(true);
+      }
+      const synced = async (likes: number) =>
+        waitFor(
+          async () => {
+            const { body } = await as(owner.user).get(`posts/${post.id}/analytics/`).expect(200);
+            return body.likes === likes ? body : undefined;
+          },
+          15_000,
+          `the analytics sync with ${likes} likes`,
+        );
+      await synced(1);
+      await waitFor(async () => ((await pendingFor()).length === 0 ? true : undefined), 15_000);
+
+      // The finished job keeps its id in Bull for a while: it must not swallow the next click.
+      media.insights = { ...media.insights, likes: 2 };
+      await as(owner.user).post(`posts/${post.id}/sync-analytics/`).expect(202);
+      await synced(2);
     });
 
     it('counts posted, failed, cancelled and upcoming posts exactly, per platform too', async () => {

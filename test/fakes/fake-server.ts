@@ -2,6 +2,7 @@ import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
+import { overPixelLimitPng } from '../support/images.js';
 
 /** One request a fake received, kept for assertions. */
 export interface RecordedRequest {
@@ -36,6 +37,10 @@ export const NOT_AN_IMAGE_PATH = '/files/not-an-image';
 /** An image/png of HUGE_BYTES, chunked without Content-Length, for download limits. */
 export const HUGE_PATH = '/files/huge';
 export const HUGE_BYTES = 8 * 1024 * 1024;
+/** A 48-megapixel PNG of about 150 KB: over IMAGE_MAX_PIXELS, far under any byte limit. */
+export const OVER_PIXEL_LIMIT_PATH = '/files/over-pixel-limit.png';
+/** `/files/redirect?to=<url>&status=302` answers that redirect (302 unless `status` says). */
+export const REDIRECT_PATH = '/files/redirect';
 /** `/files/status/503` answers 503, for the download's status mapping. */
 export const STATUS_PATH = '/files/status/';
 
@@ -147,8 +152,16 @@ async function serveFile(path: string, res: ServerResponse): Promise<void> {
   } else if (path === NOT_AN_IMAGE_PATH) {
     res.writeHead(200, { 'Content-Type': 'image/png' });
     res.end('<html><body>Sorry, this image has expired.</body></html>');
+  } else if (path === OVER_PIXEL_LIMIT_PATH) {
+    const png = await overPixelLimitPng();
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': png.length });
+    res.end(png);
   } else if (path === HUGE_PATH) {
     await streamHuge(res);
+  } else if (path.startsWith(`${REDIRECT_PATH}?`)) {
+    const query = new URL(path, 'http://fake').searchParams;
+    res.writeHead(Number(query.get('status') ?? 302), { Location: query.get('to') ?? '/' });
+    res.end();
   } else if (path.startsWith(STATUS_PATH)) {
     sendJson(res, Number(path.slice(STATUS_PATH.length)) || 500, 'as you asked');
   } else {

@@ -4,12 +4,14 @@ import {
   type FakeServer,
   HUGE_PATH,
   NOT_AN_IMAGE_PATH,
+  OVER_PIXEL_LIMIT_PATH,
   playCommonStep,
   type RecordedRequest,
   sendJson,
   solidPng,
   startFakeServer,
 } from './fake-server.js';
+import { overPixelLimitPng } from '../support/images.js';
 
 /**
  * OpenAI's `POST /images/generations`: `{prompt, model, size, quality, n}` with a Bearer key.
@@ -24,12 +26,19 @@ export interface OpenAiFake extends FakeServer {
   notAnImage(): void;
   /** Next answer's URL serves a body far larger than any sane limit (URL models only). */
   hugeImage(): void;
+  /** Next answer (URL or base64) is a small PNG of 48 megapixels, over IMAGE_MAX_PIXELS. */
+  overPixelLimit(): void;
   /** Next request is refused by the safety system, as each model family words it. */
   refuse(): void;
   reset(): void;
 }
 
-type Step = CommonStep | { kind: 'notAnImage' } | { kind: 'huge' } | { kind: 'refuse' };
+type Step =
+  | CommonStep
+  | { kind: 'notAnImage' }
+  | { kind: 'huge' }
+  | { kind: 'overPixelLimit' }
+  | { kind: 'refuse' };
 
 export const OPENAI_FAKE_KEY = 'sk-test-0123456789abcdef';
 
@@ -105,7 +114,7 @@ export async function start(apiKey = OPENAI_FAKE_KEY): Promise<OpenAiFake> {
             },
       );
     }
-    if (step && step.kind !== 'notAnImage' && step.kind !== 'huge') {
+    if (step?.kind === 'fail' || step?.kind === 'delay') {
       if (await playCommonStep(step, res)) return;
     }
 
@@ -116,7 +125,9 @@ export async function start(apiKey = OPENAI_FAKE_KEY): Promise<OpenAiFake> {
           ? NOT_AN_IMAGE_PATH
           : step?.kind === 'huge'
             ? HUGE_PATH
-            : FAKE_IMAGE_PATH;
+            : step?.kind === 'overPixelLimit'
+              ? OVER_PIXEL_LIMIT_PATH
+              : FAKE_IMAGE_PATH;
       item = { url: `${server.url}${path}` };
       if (body.model === 'dall-e-3') item.revised_prompt = `A detailed picture: ${body.prompt}`;
     } else {
@@ -124,7 +135,9 @@ export async function start(apiKey = OPENAI_FAKE_KEY): Promise<OpenAiFake> {
       const bytes =
         step?.kind === 'notAnImage'
           ? Buffer.from('not an image at all')
-          : await solidPng(width || 1024, height || 1024);
+          : step?.kind === 'overPixelLimit'
+            ? await overPixelLimitPng()
+            : await solidPng(width || 1024, height || 1024);
       item = { b64_json: bytes.toString('base64') };
     }
     sendJson(res, 200, { created: Math.floor(Date.now() / 1000), data: [item] });
@@ -139,6 +152,7 @@ export async function start(apiKey = OPENAI_FAKE_KEY): Promise<OpenAiFake> {
     delay: (ms) => push({ kind: 'delay', ms }),
     notAnImage: () => push({ kind: 'notAnImage' }),
     hugeImage: () => push({ kind: 'huge' }),
+    overPixelLimit: () => push({ kind: 'overPixelLimit' }),
     refuse: () => push({ kind: 'refuse' }),
     reset: () => {
       server.requests.length = 0;

@@ -25,3 +25,18 @@ export function noisyPngBytes(size: number): Promise<Buffer> {
     .png()
     .toBuffer();
 }
+
+let overPixelLimit: Promise<Buffer> | undefined;
+/**
+ * 8000×6000 white pixels, 48 MP (over the default IMAGE_MAX_PIXELS of 40 MP) in a PNG of about
+ * 150 KB: the small, highly compressed file that costs a decoder far more than its size says.
+ * Made once per test file (a few seconds of CPU).
+ */
+export function overPixelLimitPng(): Promise<Buffer> {
+  overPixelLimit ??= sharp({
+    create: { width: 8000, height: 6000, channels: 3, background: '#fff' },
+  })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+  return overPixelLimit;
+}

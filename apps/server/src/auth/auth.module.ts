@@ -6,6 +6,7 @@ import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginThrottle } from './login-throttle.service.js';
 import { ProfileService } from './profile.service.js';
@@ -40,6 +41,7 @@ import { TokenPurgeJob } from './token-purge.job.js';
   controllers: [AuthController],
   providers: [
     AuthService,
+    AvatarUploadLimit,
     ProfileService,
     TokenService,
     LoginThrottle,

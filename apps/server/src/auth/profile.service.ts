@@ -3,9 +3,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
-import { FieldValidationError } from '@app/common';
+import { APP_CONFIG, type AppConfig, FieldValidationError } from '@app/common';
 import { type ProfileChanges, type UserDetails, UserQueries } from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
+import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { uniqueViolationAsFieldError, type UserWithProfile } from './user-accounts.js';
 import type { PatchProfileDto } from './dto/profile.dto.js';
 
@@ -22,6 +23,8 @@ export class ProfileService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UserQueries,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly uploads: AvatarUploadLimit,
   ) {}
 
   /**
@@ -36,6 +39,7 @@ export class ProfileService {
     if (dto.username !== undefined && dto.username !== user.username) {
       throw FieldValidationError.of('username', 'username is read-only.');
     }
+    if (avatar) await this.uploads.take(user.id);
     const newAvatarKey = avatar ? await this.storeAvatar(user.id, avatar) : undefined;
     const oldAvatarKey = user.profile.avatar;
     const replacesAvatar = newAvatarKey !== undefined || dto.avatar === null;
@@ -81,11 +85,18 @@ export class ProfileService {
   }
 
   private async storeAvatar(userId: number, upload: AvatarUpload): Promise<string> {
-    let encoded: { bytes: Buffer; extension: string };
+    const maxPixels = this.config.images.maxPixels;
+    let encoded: { bytes: Buffer; extension: string } | TooManyPixels;
     try {
-      encoded = await reencodeAvatar(upload.buffer);
+      encoded = await reencodeAvatar(upload.buffer, maxPixels);
     } catch {
       throw FieldValidationError.of('avatar', 'Upload a valid image: JPEG, PNG, WebP or GIF.');
+    }
+    if ('pixels' in encoded) {
+      throw FieldValidationError.of(
+        'avatar',
+        `The image is ${encoded.width}×${encoded.height} pixels; the largest accepted is ${maxPixels.toLocaleString('en-US')} pixels.`,
+      );
     }
     const key = `avatars/${userId}/${randomUUID()}.${encoded.extension}`;
     await this.storage.put(key, encoded.bytes);
@@ -99,12 +110,26 @@ function pickDefined<T extends object>(values: T): Partial<T> {
   ) as Partial<T>;
 }
 
-/** Re-encoded, so what is stored is a clean image: no EXIF location, no polyglot payload. */
-async function reencodeAvatar(input: Buffer): Promise<{ bytes: Buffer; extension: string }> {
-  const { format } = await sharp(input).metadata();
+interface TooManyPixels {
+  width: number;
+  height: number;
+  pixels: number;
+}
+
+/**
+ * Re-encoded, so what is stored is a clean image: no EXIF location, no polyglot payload. The
+ * header is read first (no pixels decoded) so that a file over the pixel limit is named as such
+ * instead of tying up one of libuv's few threads decoding it.
+ */
+async function reencodeAvatar(
+  input: Buffer,
+  maxPixels: number,
+): Promise<{ bytes: Buffer; extension: string } | TooManyPixels> {
+  const { format, width = 0, height = 0 } = await sharp(input).metadata();
   if (!format || !AVATAR_FORMATS.has(format))
     throw new Error(`not an accepted image format: ${format}`);
-  const pipeline = sharp(input)
+  if (width * height > maxPixels) return { width, height, pixels: width * height };
+  const pipeline = sharp(input, { limitInputPixels: maxPixels })
     .rotate()
     .resize(AVATAR_MAX_SIDE, AVATAR_MAX_SIDE, { fit: 'inside', withoutEnlargement: true });
   return format === 'jpeg'

@@ -60,16 +60,19 @@ export class GenerateImageProcessor {
         signal,
       );
       await this.progress(payload, 50);
+      const { maxPixels } = this.config.images;
       const original =
         result.kind === 'bytes'
           ? result.bytes
           : await downloadImage(result.url, {
               maxBytes: this.config.images.downloadMaxBytes,
+              maxPixels,
+              trustedOrigin: this.provider.origin,
               signal,
             });
-      if (result.kind === 'bytes') await assertImage(original);
+      if (result.kind === 'bytes') await assertImage(original, maxPixels);
       await this.progress(payload, 70);
-      const rendered = await renderImage(original, image.width, image.height);
+      const rendered = await renderImage(original, image.width, image.height, maxPixels);
       const base = `images/${image.userId}/${image.id}/g${image.generation}`;
       const stored = {
         originalKey: `${base}-original.${rendered.originalFormat === 'jpeg' ? 'jpg' : rendered.originalFormat}`,

@@ -26,8 +26,10 @@ export async function renderImage(
   original: Buffer,
   width: number,
   height: number,
+  maxPixels: number,
 ): Promise<ImageRenditions> {
-  const source = sharp(original);
+  // assertImage() has refused larger headers already; this holds for a caller that did not.
+  const source = sharp(original, { limitInputPixels: maxPixels });
   let metadata: Metadata;
   let upright: { data: Buffer; info: OutputInfo };
   try {

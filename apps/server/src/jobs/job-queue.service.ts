@@ -37,6 +37,24 @@ export class JobQueue {
     return String(job.id);
   }
 
+  /**
+   * As enqueue(), for work that is worth one pending run rather than one run ever: a finished
+   * (completed or failed) job still kept under the id is removed first, so it does not turn the
+   * next enqueue into a no-op, while a waiting, delayed or running one absorbs it.
+   */
+  async enqueuePending<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions,
+  ): Promise<string> {
+    const finished = await this.queueFor(name).getJob(options.jobId);
+    if (finished && ['completed', 'failed'].includes(await finished.getState())) {
+      // Another enqueue may have removed it first: either way the id is free.
+      await finished.remove().catch(() => undefined);
+    }
+    return this.enqueue(name, payload, options);
+  }
+
   queueFor(name: JobName): Queue {
     return this.moduleRef.get<Queue>(getQueueToken(QUEUE_OF[name]), { strict: false });
   }

@@ -22,6 +22,7 @@ import type { ListPostsQuery } from './dto/list-posts.query.js';
 import type { PatchPostDto, SchedulePostDto } from './dto/post.dto.js';
 import { checkText } from './platforms/platform.registry.js';
 import { PostStateError } from './posts.errors.js';
+import { syncAnalyticsJobId } from './sync-analytics.processor.js';
 
 export type { PostImage };
 export interface PostWithImage {
@@ -220,13 +221,14 @@ export class PostsService {
     return this.analyticsRows.findOrCreate(post.id, post.platform);
   }
 
-  async syncAnalytics(userId: number, postId: number, now = new Date()): Promise<string> {
+  /** Queues the post's sync unless one is already pending (then answers that job's id). */
+  async syncAnalytics(userId: number, postId: number): Promise<string> {
     const { post } = await this.get(userId, postId);
     if (post.status !== 'posted') throw new PostStateError('sync the analytics of', post.status);
-    return this.queue.enqueue(
+    return this.queue.enqueuePending(
       JobName.SyncPostAnalytics,
       { postId: post.id },
-      { jobId: `sync-analytics:${post.id}:${now.getTime()}` },
+      { jobId: syncAnalyticsJobId(post.id) },
     );
   }
 

@@ -6,6 +6,7 @@ import { ScheduledPostQueries, withTryAdvisoryLock } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
 import { PostsService, publishJobId } from './posts.service.js';
+import { syncAnalyticsJobId } from './sync-analytics.processor.js';
 
 const DUE_LOCK = 727_301;
 const ANALYTICS_LOCK = 727_302;
@@ -73,12 +74,12 @@ export class PublishingSweep {
   async syncAnalytics(now = new Date()): Promise<number> {
     const outcome = await withTryAdvisoryLock(this.dataSource, ANALYTICS_LOCK, async () => {
       const posts = await this.rows.findAnalyticsDue(now, 5000);
-      const hour = now.toISOString().slice(0, 13);
       for (const postId of posts) {
-        await this.queue.enqueue(
+        // The id users' clicks use: a sync already pending for the post absorbs this one.
+        await this.queue.enqueuePending(
           JobName.SyncPostAnalytics,
           { postId },
-          { jobId: `sync-analytics:${postId}:${hour}` },
+          { jobId: syncAnalyticsJobId(postId) },
         );
       }
       return posts.length;

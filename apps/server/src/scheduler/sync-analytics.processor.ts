@@ -11,6 +11,14 @@ import {
   type PostMetrics,
 } from './platforms/platform.js';
 
+/**
+ * One id per post, without a time: a click and the hourly sweep share the pending sync, so no
+ * amount of clicking queues more than one (JobQueue.enqueuePending frees the id once it ran).
+ */
+export function syncAnalyticsJobId(postId: number): string {
+  return `sync-analytics:${postId}`;
+}
+
 /** (likes + comments + shares) / the largest of impressions, views, reach × 100; 0 without any. */
 export function engagementRate(metrics: PostMetrics): number {
   const base = Math.max(metrics.impressions, metrics.views, metrics.reach);

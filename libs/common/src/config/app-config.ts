@@ -24,6 +24,8 @@ export interface AppConfig {
     loginMaxFailures: number;
     loginWindowSeconds: number;
     avatarMaxBytes: number;
+    /** Avatar uploads one user may make per hour (refused ones count); 0 turns the limit off. */
+    avatarUploadsPerHour: number;
   };
   crypto: { tokenEncryptionKey: Buffer };
   /** How long a job's lock lasts without renewal: a killed worker's job runs again after it. */
@@ -42,6 +44,11 @@ export interface AppConfig {
     /** One provider call, download included, may take this long before it counts as a timeout. */
     requestTimeoutMs: number;
     downloadMaxBytes: number;
+    /**
+     * Largest image decoded, in pixels (width × height): avatars and provider images alike. A
+     * small, highly compressed file can otherwise hold hundreds of megapixels.
+     */
+    maxPixels: number;
     /** Tries of one generation job (transient errors only; permanent ones fail at once). */
     attempts: number;
     /** First retry delay; doubles each try unless the provider said Retry-After. */

@@ -142,6 +142,18 @@ describe('loadConfig', () => {
     expect(problems[0]).toContain('postgres:');
   });
 
+  it('limits decoded images to 40 MP and avatar uploads to 20 an hour; both settable', () => {
+    const defaults = loadConfig({});
+    expect(defaults.images.maxPixels).toBe(40_000_000);
+    expect(defaults.auth.avatarUploadsPerHour).toBe(20);
+    const set = loadConfig({ IMAGE_MAX_PIXELS: '16777216', RATE_LIMIT_AVATAR_PER_HOUR: '0' });
+    expect(set.images.maxPixels).toBe(16_777_216);
+    expect(set.auth.avatarUploadsPerHour).toBe(0);
+    // Below 2048 × 2048 the largest image a user may ask for would not decode.
+    const problems = problemsFor({ IMAGE_MAX_PIXELS: '1000000', RATE_LIMIT_AVATAR_PER_HOUR: '-1' });
+    expect(namesIn(problems)).toEqual(['RATE_LIMIT_AVATAR_PER_HOUR', 'IMAGE_MAX_PIXELS']);
+  });
+
   it('refuses a REDIS_URL that is not a URL', () => {
     expect(namesIn(problemsFor({ REDIS_URL: '127.0.0.1:6379' }))).toEqual(['REDIS_URL']);
   });

@@ -171,6 +171,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       loginMaxFailures: integer('LOGIN_MAX_FAILURES', 10, 1, 10_000),
       loginWindowSeconds: duration('LOGIN_WINDOW', '15m'),
       avatarMaxBytes: integer('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+      avatarUploadsPerHour: integer('RATE_LIMIT_AVATAR_PER_HOUR', 20, 0, 1_000_000),
     },
     crypto: { tokenEncryptionKey },
     jobs: { lockDurationMs: integer('JOB_LOCK_DURATION_MS', 30_000, 500, 3_600_000) },
@@ -193,6 +194,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         1024,
         500 * 1024 * 1024,
       ),
+      // Floor: the largest image a user may ask for (2048 × 2048) must decode.
+      maxPixels: integer('IMAGE_MAX_PIXELS', 40_000_000, 2048 * 2048, 1_000_000_000),
       attempts: integer('IMAGE_GENERATION_ATTEMPTS', 4, 1, 20),
       backoffMs: integer('IMAGE_RETRY_BACKOFF_MS', 2000, 1, 600_000),
       concurrency: integer('IMAGE_WORKER_CONCURRENCY', 4, 1, 100),

@@ -19,6 +19,10 @@ const CFG_SCALE = 7;
 export class Automatic1111Provider implements ImageProvider {
   readonly name = 'automatic1111' as const;
 
+  get origin(): string {
+    return new URL(this.options.url).origin;
+  }
+
   constructor(private readonly options: Automatic1111Options) {}
 
   async generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult> {

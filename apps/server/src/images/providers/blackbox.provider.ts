@@ -23,6 +23,10 @@ interface ChatAnswer {
 export class BlackboxProvider implements ImageProvider {
   readonly name = 'blackbox' as const;
 
+  get origin(): string {
+    return new URL(this.options.url).origin;
+  }
+
   constructor(private readonly options: BlackboxOptions) {}
 
   async generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult> {

@@ -25,7 +25,7 @@ const BUILDERS: {
       apiKey: requireKey(images.openai.apiKey, 'OPENAI_API_KEY'),
     }),
   automatic1111: (images) => new Automatic1111Provider(images.automatic1111),
-  local: () => new LocalProvider(),
+  local: (images) => new LocalProvider(images.maxPixels),
 };
 
 /** The provider IMAGE_PROVIDER names; loadConfig() has already checked that its key is set. */

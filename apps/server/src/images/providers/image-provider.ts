@@ -21,6 +21,11 @@ export type ImageResult =
 export interface ImageProvider {
   /** One of IMAGE_PROVIDERS, the values IMAGE_PROVIDER may take. */
   readonly name: ImageProviderName;
+  /**
+   * The configured API's origin (`https://api.openai.com`), from which an image may be downloaded
+   * even when it is a loopback or private address; undefined for a provider without one.
+   */
+  readonly origin: string | undefined;
   /** Throws ProviderError; honours `signal` (the worker's time limit). */
   generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult>;
 }

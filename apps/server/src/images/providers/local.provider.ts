@@ -29,6 +29,11 @@ const LOOKS: Record<ImageStyle, { shapes: number; saturation: number; lightness:
  */
 export class LocalProvider implements ImageProvider {
   readonly name = 'local' as const;
+  /** Nothing is downloaded: the picture is drawn here. */
+  readonly origin = undefined;
+
+  /** `maxPixels`: IMAGE_MAX_PIXELS, which the drawing's decode honours like every other. */
+  constructor(private readonly maxPixels: number) {}
 
   async generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult> {
     if (signal.aborted) throw new ProviderError('local provider request was aborted', true);
@@ -41,7 +46,9 @@ export class LocalProvider implements ImageProvider {
       request.height,
       LOOKS[request.style] ?? LOOKS.abstract,
     );
-    const bytes = await sharp(Buffer.from(svg)).png().toBuffer();
+    const bytes = await sharp(Buffer.from(svg), { limitInputPixels: this.maxPixels })
+      .png()
+      .toBuffer();
     return {
       kind: 'bytes',
       bytes,

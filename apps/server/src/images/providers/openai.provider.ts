@@ -36,6 +36,10 @@ const SIZES: Record<'dall-e-2' | 'dall-e-3' | 'gpt-image', [number, number][]> =
 export class OpenAiProvider implements ImageProvider {
   readonly name = 'openai' as const;
 
+  get origin(): string {
+    return new URL(this.options.url).origin;
+  }
+
   constructor(private readonly options: OpenAiOptions) {}
 
   async generate(request: ImageRequest, signal: AbortSignal): Promise<ImageResult> {
