@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Queue } from 'bull';
@@ -33,7 +37,7 @@ afterAll(() => dropScratchDatabase(database));
 
 const appEnv = () => ({
   DATABASE_URL: database,
-  TRUST_PROXY: 'true',
+  TRUST_PROXY: '1',
   LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES),
 });
 
@@ -255,6 +259,87 @@ describe('administration: sign-in and access', () => {
     const other = await staffUser(app);
     await postAdminLogin(app.http(), other.username, other.password, ip).expect(429);
     await postAdminLogin(app.http(), other.username, other.password).expect(302);
+  });
+});
+
+describe('administration: abuse of the sign-in and the forms', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // Listening: 200 requests at once need one server, not one supertest listener each.
+    app = await createTestApp(appEnv(), { listen: true });
+  }, 60_000);
+  afterAll(() => app.close());
+
+  /**
+   * The files in the temporary folder that hold `upload` after `run`. Jest's process.env is a copy,
+   * so the folder cannot be swapped for the app under test: the upload's random bytes find it.
+   */
+  async function copiesInTemp(upload: Buffer, run: () => Promise<unknown>): Promise<string[]> {
+    await run();
+    const copies: string[] = [];
+    for (const entry of await readdir(os.tmpdir(), { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const file = path.join(os.tmpdir(), entry.name);
+      const size = await stat(file).then(
+        (found) => found.size,
+        () => -1,
+      );
+      if (size !== upload.length) continue;
+      const content = await readFile(file).catch(() => null);
+      if (content?.equals(upload)) copies.push(entry.name);
+    }
+    return copies;
+  }
+
+  it('writes no file for a multipart part, signed in or not: the forms carry no uploads', async () => {
+    const staff = await staffUser(app);
+    const agent = await signedInAgent(app, staff);
+    const [{ id: profileId }] = await app.dataSource.query(
+      'SELECT id FROM profiles WHERE user_id = $1',
+      [staff.id],
+    );
+    const upload = randomBytes(64 * 1024);
+    const statuses: number[] = [];
+    const left = await copiesInTemp(upload, async () => {
+      const anonymous = await app
+        .http()
+        .post('/admin/login')
+        .set('X-Forwarded-For', freshIp())
+        .field('email', 'nobody_at_all')
+        .field('password', 'Not-The-Password-1')
+        .attach('payload', upload, 'payload.bin');
+      const staffForm = await agent
+        .post(`/admin/api/resources/Profile/records/${profileId}/edit`)
+        .field('bio', 'With an attachment')
+        .attach('avatar', upload, 'avatar.png');
+      statuses.push(anonymous.status, staffForm.status);
+    });
+    expect(left).toEqual([]);
+    // Refused before any sign-in check or action: a file part is a bad request.
+    expect(statuses).toEqual([400, 400]);
+    // Multipart without a file part is read as before (AdminJS's front end posts its forms so).
+    await app
+      .http()
+      .post('/admin/login')
+      .set('X-Forwarded-For', freshIp())
+      .field('email', staff.username)
+      .field('password', staff.password)
+      .expect(302)
+      .expect('Location', '/admin');
+  });
+
+  it('checks at most LOGIN_MAX_FAILURES passwords of 200 wrong guesses fired at once', async () => {
+    const staff = await staffUser(app);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        postAdminLogin(app.http(), staff.username, 'Not-The-Password-1'),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    // Each 401 is a password checked; the counter is taken before the check.
+    expect(statuses.filter((status) => status === 401)).toHaveLength(LOGIN_MAX_FAILURES);
+    await postAdminLogin(app.http(), staff.username, staff.password).expect(429);
   });
 });
 

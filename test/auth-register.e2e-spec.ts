@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newUserFields, registerUser, STRONG_PASSWORD } from './factories/user.factory.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -150,5 +151,76 @@ describe('POST /api/auth/register/', () => {
       .send({ ...newUserFields(), first_name: 'x'.repeat(2 * 1024 * 1024) })
       .expect(413);
     expect(huge.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('POST /api/auth/register/ per client address', () => {
+  const LIMIT = 3;
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp({ RATE_LIMIT_REGISTER_PER_HOUR: String(LIMIT), TRUST_PROXY: '1' });
+  });
+  afterAll(() => app.close());
+
+  /** A documentation-range address of its own. */
+  const freshIp = () =>
+    `2001:db8::${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
+  const register = (forwardedFor: string) =>
+    app
+      .http()
+      .post('/api/auth/register/')
+      .set('X-Forwarded-For', forwardedFor)
+      .send(newUserFields());
+
+  it('refuses an address past RATE_LIMIT_REGISTER_PER_HOUR with 429 and Retry-After', async () => {
+    const ip = freshIp();
+    for (let attempt = 0; attempt < LIMIT; attempt++) await register(ip).expect(201);
+
+    const refused = await register(ip).expect(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(59 * 60);
+    expect(retryAfter).toBeLessThanOrEqual(60 * 60);
+    // The hop the client wrote itself does not matter: the proxy's (the last) does.
+    await register(`${freshIp()}, ${ip}`).expect(429);
+    // Another address is not affected.
+    await register(freshIp()).expect(201);
+  });
+
+  it('counts in Redis, so a second process sees the same count', async () => {
+    const replica = await createTestApp({
+      RATE_LIMIT_REGISTER_PER_HOUR: String(LIMIT),
+      TRUST_PROXY: '1',
+      REDIS_PREFIX: app.config.redis.prefix,
+    });
+    try {
+      const ip = freshIp();
+      for (let attempt = 0; attempt < LIMIT; attempt++) await register(ip).expect(201);
+      await replica
+        .http()
+        .post('/api/auth/register/')
+        .set('X-Forwarded-For', ip)
+        .send(newUserFields())
+        .expect(429);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('is off with 0, as test setups that register many users need', async () => {
+    const unlimited = await createTestApp({ RATE_LIMIT_REGISTER_PER_HOUR: '0', TRUST_PROXY: '1' });
+    try {
+      const ip = freshIp();
+      for (let attempt = 0; attempt < LIMIT + 2; attempt++) {
+        await unlimited
+          .http()
+          .post('/api/auth/register/')
+          .set('X-Forwarded-For', ip)
+          .send(newUserFields())
+          .expect(201);
+      }
+    } finally {
+      await unlimited.close();
+    }
   });
 });

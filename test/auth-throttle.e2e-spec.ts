@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { registerUser } from './factories/user.factory.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 
-/** Each attempt comes from an address of its own (documentation range; the app trusts X-Forwarded-For here). */
+/** Each attempt comes from an address of its own (documentation range; the app trusts one proxy hop here). */
 const freshIp = () => `2001:db8::${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
 
 describe('login throttling', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp({ TRUST_PROXY: 'true' });
+    // Listening: 200 requests at once need one server, not one supertest listener each.
+    app = await createTestApp({ TRUST_PROXY: '1' }, { listen: true });
   });
   afterAll(() => app.close());
 
@@ -52,7 +53,7 @@ describe('login throttling', () => {
 
   it('keeps its counters in Redis, shared by every replica', async () => {
     const replica = await createTestApp({
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       REDIS_PREFIX: app.config.redis.prefix,
     });
     try {
@@ -77,5 +78,34 @@ describe('login throttling', () => {
     } finally {
       await replica.close();
     }
+  });
+
+  it('checks at most LOGIN_MAX_FAILURES passwords of 200 wrong guesses fired at once', async () => {
+    const user = await registerUser(app);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => login(freshIp(), user.username, 'Wrong-Password-000')),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    // Each 401 is a password checked; the counter is taken before the check, so no more than the limit.
+    expect(statuses.filter((status) => status === 401)).toHaveLength(
+      app.config.auth.loginMaxFailures,
+    );
+    await login(freshIp(), user.username, user.password).expect(429);
+  });
+
+  it('counts the address the trusted proxy saw: the last X-Forwarded-For hop', async () => {
+    const proxySaw = freshIp();
+    // The client writes whatever it likes before the hop our proxy appends: rotating it changes nothing.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await login(
+        `${freshIp()}, ${proxySaw}`,
+        `nobody_${randomInt(1e9)}`,
+        'Wrong-Password-000',
+      ).expect(401);
+    }
+    const victim = await registerUser(app);
+    await login(`${freshIp()}, ${proxySaw}`, victim.username, victim.password).expect(429);
+    await login(`${proxySaw}, ${freshIp()}`, victim.username, victim.password).expect(200);
   });
 });

@@ -135,6 +135,13 @@ describe('server boot', () => {
       expect(exit.stderr).not.toMatch(/^\s+at /m);
     });
 
+    it('with TRUST_PROXY=true, which lets any client pick its address, naming the forms to use', async () => {
+      const exit = await run(ENTRY.server, [], testEnv({ TRUST_PROXY: 'true' }));
+      expect(exit.code).toBe(1);
+      expect(exit.stderr).toMatch(/^Cannot start: Invalid configuration/);
+      expect(exit.stderr).toMatch(/TRUST_PROXY .*hop count .*comma-separated list/);
+    });
+
     it('in production without its secrets, naming each', async () => {
       const exit = await run(
         ENTRY.server,

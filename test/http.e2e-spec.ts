@@ -116,7 +116,7 @@ describe('HTTP surface', () => {
     });
 
     it.each([
-      ['post', '/api/auth/register/', [400]],
+      ['post', '/api/auth/register/', [400, 429]],
       ['post', '/api/auth/login/', [400, 401, 429]],
       ['post', '/api/auth/token/refresh/', [400, 401]],
       ['post', '/api/auth/logout/', [400, 401]],

@@ -167,6 +167,8 @@ export async function createContext({ root, log }) {
         REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
         REDIS_PREFIX: 'bench-image-automation',
         JWT_ACCESS_TTL: '2h',
+        // Runs register their users from 127.0.0.1 under one Redis prefix: no per-address limit.
+        RATE_LIMIT_REGISTER_PER_HOUR: '0',
         MEDIA_ROOT: path.join(scratch, 'media'),
         PUBLIC_BASE_URL: 'http://localhost:3000',
         ...secrets,

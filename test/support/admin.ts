@@ -24,7 +24,7 @@ export function adminAgent(app: TestApp): AdminAgent {
   return request.agent(app.app.getHttpServer());
 }
 
-/** An address of its own per call (documentation range), for apps with TRUST_PROXY=true. */
+/** An address of its own per call (documentation range), for apps with TRUST_PROXY=1. */
 export const freshIp = () =>
   `2001:db8::${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
 

@@ -6,7 +6,7 @@ import { type AbstractHttpAdapter, ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type AdminJS from 'adminjs';
 import type { Queue } from 'bull';
-import {
+import express, {
   type ErrorRequestHandler,
   type Express,
   type Request,
@@ -14,7 +14,7 @@ import {
   type Response,
   Router,
 } from 'express';
-import formidable from 'express-formidable';
+import multer from 'multer';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig, TooManyRequestsError } from '@app/common';
 import { QueueName } from '../jobs/job.types.js';
@@ -31,7 +31,8 @@ import { queueBoard } from './queue-board.js';
 const COMPONENTS_BUNDLE_PATH = '/frontend/assets/components.bundle.js';
 
 /** Bodies the panel accepts: form fields only (no uploads), small. */
-const FORM_LIMITS = { maxFieldsSize: 1024 * 1024, maxFileSize: 1024 * 1024, maxFields: 200 };
+const FORM_FIELD_LIMIT = 200;
+const FORM_FIELD_BYTES = 1024 * 1024;
 
 /**
  * Mounts AdminJS at its root path (given to @adminjs/nestjs as `customLoader`). The router is ours
@@ -100,7 +101,7 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
       response.send(await loginPage(null));
     });
     router.post(relative(loginPath), formFields(), async (request, response, next) => {
-      const fields = (request as Request & { fields?: Record<string, unknown> }).fields ?? {};
+      const fields = (request as FormRequest).fields ?? {};
       try {
         const { member, passwordChangedAt } = await this.signIn.signIn(
           String(fields.email ?? ''),
@@ -193,29 +194,47 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
   }
 }
 
+/** A request once formFields() has run (AdminJS also reads `files`, which stays empty). */
+type FormRequest = Request & { fields?: Record<string, unknown> };
+
 /**
- * The form fields of a request, in `request.fields` as AdminJS reads them: multipart and
- * urlencoded bodies through express-formidable; a JSON body was already read by the app's
- * express.json (AdminJS's client posts some actions as JSON).
+ * The form fields of a request, in `request.fields` as AdminJS reads them. The panel's forms carry
+ * no uploads, so nothing is ever written to disk: multipart is read in memory and a file part is
+ * refused (400) before any sign-in or action; urlencoded is read by Express; a JSON body was
+ * already read by the app's express.json (AdminJS's client posts some actions as JSON).
+ * express-formidable, before, kept every file part in the temporary folder for good.
  */
 function formFields(): RequestHandler {
-  const parse = formidable(FORM_LIMITS);
+  const urlencoded = express.urlencoded({
+    extended: false,
+    limit: FORM_FIELD_BYTES,
+    parameterLimit: FORM_FIELD_LIMIT,
+  });
+  const multipart = multer({
+    limits: { fieldSize: FORM_FIELD_BYTES, fields: FORM_FIELD_LIMIT, parts: FORM_FIELD_LIMIT },
+  }).none();
   return (request, response, next) => {
-    const parsed = request as Request & {
-      fields?: unknown;
-      files?: unknown;
-      express_formidable?: { parsed: boolean };
+    if ((request as FormRequest).fields) return next();
+    const done = (error?: unknown) => {
+      if (error) return next(formError(error));
+      Object.assign(request, { fields: { ...(request.body ?? {}) }, files: {} });
+      next();
     };
-    if (parsed.express_formidable?.parsed) return next();
-    // Read already (express.json): formidable would wait forever for the stream's end.
-    if (request.readableEnded || request.body !== undefined) {
-      Object.assign(parsed, {
-        fields: request.body ?? {},
-        files: {},
-        express_formidable: { parsed: true },
-      });
-      return next();
-    }
-    parse(request, response, next);
+    // Read already (express.json): the stream has nothing more to give.
+    if (request.readableEnded || request.body !== undefined) return done();
+    urlencoded(request, response, (error?: unknown) =>
+      error ? done(error) : multipart(request, response, done),
+    );
   };
+}
+
+/** A bad form is the client's error (a file part, a malformed body: 400; too large: 413). */
+function formError(error: unknown): unknown {
+  if (!(error instanceof Error) || 'statusCode' in error) return error;
+  const tooLarge = error instanceof multer.MulterError && error.code !== 'LIMIT_UNEXPECTED_FILE';
+  const message =
+    error instanceof multer.MulterError && error.code === 'LIMIT_UNEXPECTED_FILE'
+      ? `The admin forms take no files (part "${error.field}").`
+      : error.message;
+  return Object.assign(new Error(message), { statusCode: tooLarge ? 413 : 400 });
 }

@@ -45,17 +45,18 @@ export class AdminSignIn {
   async signIn(login: string, password: string, ip: string): Promise<StaffSignIn> {
     const user = await this.users.findForSignIn(login);
     const account = user ? `user:${user.id}` : login;
-    await this.throttle.assertAllowed(account, ip);
+    // Counted as a failure before the check: see LoginThrottle.
+    await this.throttle.takeAttempt(account, ip);
     const valid = user
       ? await verifyPassword(user.password, password)
       : (await verifyAgainstNothing(password), false);
-    if (!user || !valid) {
-      await this.throttle.recordFailure(account, ip);
+    if (!user || !valid) throw new StaffSignInRefused();
+    // The password was right: not a guess, so not counted; but no panel for non-staff.
+    if (!user.isActive || !user.isStaff) {
+      await this.throttle.giveBackAttempt(account, ip);
       throw new StaffSignInRefused();
     }
-    // The password was right: not a guess, so not counted; but no panel for non-staff.
-    if (!user.isActive || !user.isStaff) throw new StaffSignInRefused();
-    await this.throttle.recordSuccess(account);
+    await this.throttle.recordSuccess(account, ip);
     await this.users.recordSignIn(user.id);
     return { member: staffMember(user), passwordChangedAt: passwordChangedAt(user) };
   }

@@ -56,9 +56,9 @@ export class AuthController {
   @Post('register')
   @ApiOperation({ summary: 'Create an account (and its profile) and sign in.' })
   @ApiCreatedResponse({ type: RegisterResponse })
-  @ApiProblems(400, 415)
-  async register(@Body() dto: RegisterDto): Promise<RegisterResponse> {
-    const { user, tokens } = await this.auth.register(dto);
+  @ApiProblems(400, 415, 429)
+  async register(@Body() dto: RegisterDto, @Req() request: Request): Promise<RegisterResponse> {
+    const { user, tokens } = await this.auth.register(dto, request.ip ?? 'unknown');
     return { user: this.presentUser(user), tokens, message: 'User registered successfully.' };
   }
 

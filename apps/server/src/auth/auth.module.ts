@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '@app/common';
+import { AddressRateLimit } from './address-rate-limit.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
@@ -45,6 +46,7 @@ import { TokenPurgeJob } from './token-purge.job.js';
     ProfileService,
     TokenService,
     LoginThrottle,
+    AddressRateLimit,
     TokenPurgeJob,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],

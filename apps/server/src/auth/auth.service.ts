@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type FieldErrors, FieldValidationError } from '@app/common';
 import { TokenFamilyQueries, UserQueries } from '@app/database';
+import { AddressRateLimit } from './address-rate-limit.service.js';
 import { InvalidCredentialsError } from './auth.errors.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
@@ -21,11 +22,16 @@ export class AuthService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tokens: TokenService,
     private readonly throttle: LoginThrottle,
+    private readonly addressLimits: AddressRateLimit,
     private readonly users: UserQueries,
     private readonly families: TokenFamilyQueries,
   ) {}
 
-  async register(dto: RegisterDto): Promise<{ user: UserWithProfile; tokens: TokenPair }> {
+  async register(
+    dto: RegisterDto,
+    ip: string,
+  ): Promise<{ user: UserWithProfile; tokens: TokenPair }> {
+    await this.addressLimits.take('register', ip);
     const errors: FieldErrors = {};
     if (dto.password !== dto.password2)
       errors.password2 = ["The two password fields didn't match."];
@@ -50,15 +56,13 @@ export class AuthService {
   async login(dto: LoginDto, ip: string): Promise<TokenPair> {
     const user = await this.users.findForSignIn(dto.username);
     const account = user ? `user:${user.id}` : dto.username;
-    await this.throttle.assertAllowed(account, ip);
+    // Counted as a failure before the check: see LoginThrottle.
+    await this.throttle.takeAttempt(account, ip);
     const valid = user
       ? await verifyPassword(user.password, dto.password)
       : (await verifyAgainstNothing(dto.password), false);
-    if (!user || !valid || !user.isActive) {
-      await this.throttle.recordFailure(account, ip);
-      throw new InvalidCredentialsError();
-    }
-    await this.throttle.recordSuccess(account);
+    if (!user || !valid || !user.isActive) throw new InvalidCredentialsError();
+    await this.throttle.recordSuccess(account, ip);
     await this.users.recordSignIn(user.id);
     return this.tokens.startSession(user.id);
   }

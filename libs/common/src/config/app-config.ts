@@ -14,7 +14,11 @@ export interface AppConfig {
   publicBaseUrl: string;
   mediaRoot: string;
   logLevel: string;
-  trustProxy: boolean;
+  /**
+   * Express's `trust proxy`: how many proxy hops in front of the app (0: none), or the proxies'
+   * addresses. The client address (per-address limits) is read from X-Forwarded-For across them.
+   */
+  trustProxy: number | string[];
   database: { url: string };
   redis: { url: string; prefix: string };
   auth: {
@@ -23,6 +27,8 @@ export interface AppConfig {
     refreshTtlSeconds: number;
     loginMaxFailures: number;
     loginWindowSeconds: number;
+    /** Registrations per client address per hour (and, once built, password resets); 0: no limit. */
+    registrationsPerIpPerHour: number;
     avatarMaxBytes: number;
     /** Avatar uploads one user may make per hour (refused ones count); 0 turns the limit off. */
     avatarUploadsPerHour: number;

@@ -209,6 +209,47 @@ describe('loadConfig', () => {
     expect(config.images.provider).toBe('local');
   });
 
+  it.each([
+    [undefined, 0],
+    ['0', 0],
+    ['false', 0],
+    ['1', 1],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    ['10.0.0.1, 10.0.0.2', ['10.0.0.1', '10.0.0.2']],
+    ['loopback,10.0.0.0/8,fd00::/8', ['loopback', '10.0.0.0/8', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%s as %j (hops, or the proxies’ addresses)', (value, trustProxy) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toEqual(trustProxy);
+  });
+
+  it('refuses TRUST_PROXY=true, which would let a client pick its own address, naming the new forms', () => {
+    const problems = problemsFor({ TRUST_PROXY: 'true' });
+    expect(namesIn(problems)).toEqual(['TRUST_PROXY']);
+    expect(problems[0]).toMatch(/hop count/);
+    expect(problems[0]).toMatch(/comma-separated list/);
+  });
+
+  it.each(['yes', '-1', '1.5', '10.0.0.1,proxy.example.com', '10.0.0.0/99', '300.1.1.1'])(
+    'refuses TRUST_PROXY=%s, naming it',
+    (value) => {
+      const problems = problemsFor({ TRUST_PROXY: value });
+      expect(namesIn(problems)).toEqual(['TRUST_PROXY']);
+    },
+  );
+
+  it('limits registrations to 20 per hour per address; RATE_LIMIT_REGISTER_PER_HOUR=0 turns it off', () => {
+    expect(loadConfig({}).auth.registrationsPerIpPerHour).toBe(20);
+    expect(loadConfig({ RATE_LIMIT_REGISTER_PER_HOUR: '0' }).auth.registrationsPerIpPerHour).toBe(
+      0,
+    );
+    expect(loadConfig({ RATE_LIMIT_REGISTER_PER_HOUR: '500' }).auth.registrationsPerIpPerHour).toBe(
+      500,
+    );
+    expect(namesIn(problemsFor({ RATE_LIMIT_REGISTER_PER_HOUR: 'many' }))).toEqual([
+      'RATE_LIMIT_REGISTER_PER_HOUR',
+    ]);
+  });
+
   it('reports every problem together in one error', () => {
     const problems = problemsFor({
       NODE_ENV: 'production',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import {
   APP_ROLES,
@@ -153,7 +154,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']),
     mediaRoot: path.resolve(get('MEDIA_ROOT') ?? './media'),
     logLevel: get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info'),
-    trustProxy: get('TRUST_PROXY') === 'true',
+    trustProxy: parseTrustProxy(get('TRUST_PROXY'), problems),
     database: {
       url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/image_automation', [
         'postgres:',
@@ -170,6 +171,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       refreshTtlSeconds: duration('JWT_REFRESH_TTL', '7d'),
       loginMaxFailures: integer('LOGIN_MAX_FAILURES', 10, 1, 10_000),
       loginWindowSeconds: duration('LOGIN_WINDOW', '15m'),
+      registrationsPerIpPerHour: integer('RATE_LIMIT_REGISTER_PER_HOUR', 20, 0, 1_000_000),
       avatarMaxBytes: integer('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       avatarUploadsPerHour: integer('RATE_LIMIT_AVATAR_PER_HOUR', 20, 0, 1_000_000),
     },
@@ -254,6 +256,51 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Express's names for address ranges, accepted in TRUST_PROXY's list as Express accepts them. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * The proxies whose X-Forwarded-For is believed: a hop count, or their addresses (IPs, CIDR
+ * ranges, Express's range names). `true` would believe every hop, so that a client could write its
+ * own address and escape the per-address limits: refused, naming the forms to use instead.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): number | string[] {
+  if (raw === undefined || raw === 'false') return 0;
+  if (raw === 'true') {
+    problems.push(
+      'TRUST_PROXY must not be true, which believes every X-Forwarded-For hop (a client could ' +
+        'choose its own address): give a hop count (0 when clients connect directly, 1 behind one ' +
+        "reverse proxy) or a comma-separated list of the proxies' addresses (e.g. 10.0.0.5,10.0.0.6)",
+    );
+    return 0;
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops <= 10) return hops;
+  }
+  const proxies = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const valid = (entry: string) => {
+    if (PROXY_RANGE_NAMES.includes(entry)) return true;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  const wrong = proxies.filter((entry) => !valid(entry));
+  if (proxies.length === 0 || wrong.length > 0) {
+    problems.push(
+      'TRUST_PROXY must be a hop count from 0 to 10 or a comma-separated list of proxy addresses ' +
+        `(IPs, CIDR ranges, loopback, linklocal or uniquelocal) (got "${raw}")`,
+    );
+    return 0;
+  }
+  return proxies;
 }
 
 function parseEncryptionKey(
