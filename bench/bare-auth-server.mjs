@@ -31,6 +31,7 @@ if (!jwtSecret) {
 }
 const signedMediaUrl = mediaUrlSigner({
   jwtSecret,
+  mediaUrlSecret: env.MEDIA_URL_SECRET?.trim() || undefined,
   publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${port}`,
   ttlSeconds: Number(env.MEDIA_URL_TTL_SECONDS ?? 3600),
 });

@@ -38,6 +38,7 @@ if (!jwtSecret) {
 const publicBaseUrl = (env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
 const sign = mediaUrlSigner({
   jwtSecret,
+  mediaUrlSecret: env.MEDIA_URL_SECRET?.trim() || undefined,
   publicBaseUrl,
   ttlSeconds: Number(env.MEDIA_URL_TTL_SECONDS ?? 3600),
 });

@@ -1,13 +1,32 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import argon2 from 'argon2';
-import { newUserFields, STRONG_PASSWORD } from './factories/user.factory.js';
-import { query } from './support/scratch-database.js';
+import { TokenCipher } from '@app/common';
+import { AccountsService } from '../apps/server/src/scheduler/accounts.service.js';
+import { bearer, newUserFields, registerUser, STRONG_PASSWORD } from './factories/user.factory.js';
+import { dropScratchDatabase, migratedScratchDatabase, query } from './support/scratch-database.js';
 import { ENTRY, type Exit, killAll, run } from './support/spawn.js';
+import { createTestApp } from './support/test-app.js';
 import { TEST_DATABASE_URL, testEnv } from './support/test-env.js';
 
 /** The built CLI (`npm run cli -- ...`) as a real process, without a terminal. */
 function cli(...args: string[]): Promise<Exit> {
-  return run(ENTRY.cli, args, testEnv());
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<Exit> {
+  return run(ENTRY.cli, args, testEnv(env));
+}
+
+/** A token sealed as the app stored them before key rings: `v1.<iv>.<ciphertext>.<tag>`. */
+function sealedTheOldWay(key: Buffer, plaintext: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', iv, ciphertext, cipher.getAuthTag()]
+    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+    .join('.');
 }
 
 interface UserRow {
@@ -128,6 +147,135 @@ describe('CLI', () => {
       expect(exit.stderr).toMatch(/^Error: Unknown option '--user'/);
       expect(exit.stderr).toContain('Usage: npm run cli -- <command>');
       expectNoStackTrace(exit);
+    });
+  });
+
+  describe('tokens:reencrypt', () => {
+    // A database of its own: the command rewrites every account, and the run database holds
+    // other files' accounts, sealed under their own key.
+    let databaseUrl: string;
+    const [keyA, keyB] = [randomBytes(32), randomBytes(32)];
+    const ids: number[] = [];
+    let updatedAt: unknown[];
+    beforeAll(async () => {
+      databaseUrl = await migratedScratchDatabase('image_automation_tokens');
+      const app = await createTestApp({
+        DATABASE_URL: databaseUrl,
+        TOKEN_ENCRYPTION_KEYS: keyA.toString('hex'),
+      });
+      try {
+        const user = await registerUser(app);
+        for (const [platform, refresh] of [
+          ['instagram', 'refresh-instagram'],
+          ['twitter', null],
+          ['linkedin', 'refresh-linkedin'],
+        ] as const) {
+          const response = await app
+            .http()
+            .post('/api/scheduler/accounts/')
+            .set(bearer(user.access))
+            .send({
+              platform,
+              account_id: `${platform}-1`,
+              access_token: `access-${platform}`,
+              ...(refresh ? { refresh_token: refresh } : {}),
+            })
+            .expect(201);
+          ids.push(response.body.id as number);
+        }
+      } finally {
+        await app.close();
+      }
+      // The LinkedIn account's tokens as stored before key rings (no key id), under key A.
+      await query(
+        databaseUrl,
+        `UPDATE social_accounts SET access_token_encrypted = $2, refresh_token_encrypted = $3
+         WHERE id = $1`,
+        [
+          ids[2],
+          sealedTheOldWay(keyA, 'access-linkedin', `social_accounts:${ids[2]}:access_token`),
+          sealedTheOldWay(keyA, 'refresh-linkedin', `social_accounts:${ids[2]}:refresh_token`),
+        ],
+      );
+      updatedAt = await sealedRows().then((rows) => rows.map((row) => row.updated_at));
+    });
+    afterAll(() => dropScratchDatabase(databaseUrl));
+
+    const sealedRows = () =>
+      query<{
+        id: number;
+        access_token_encrypted: string;
+        refresh_token_encrypted: string | null;
+        updated_at: Date;
+      }>(
+        databaseUrl,
+        `SELECT id, access_token_encrypted, refresh_token_encrypted, updated_at
+           FROM social_accounts ORDER BY id`,
+      );
+    const reencrypt = (keys: Buffer[]) =>
+      cliWith(
+        {
+          DATABASE_URL: databaseUrl,
+          TOKEN_ENCRYPTION_KEYS: keys.map((key) => key.toString('hex')).join(','),
+        },
+        'tokens:reencrypt',
+      );
+
+    it('seals every stored token under the first key, so a process with only that key opens them', async () => {
+      const exit = await reencrypt([keyB, keyA]);
+      expect(exit.stderr).toBe('');
+      expect(exit.code).toBe(0);
+      expect(exit.stdout).toBe(
+        'Re-encrypted the tokens of 3 account(s); 0 already used the first key.\n',
+      );
+
+      const rows = await sealedRows();
+      for (const row of rows) {
+        expect(row.access_token_encrypted.startsWith(`v2.${TokenCipher.keyId(keyB)}.`)).toBe(true);
+        if (row.refresh_token_encrypted !== null)
+          expect(row.refresh_token_encrypted.startsWith(`v2.${TokenCipher.keyId(keyB)}.`)).toBe(
+            true,
+          );
+      }
+      // Nothing the owner sees changed.
+      expect(rows.map((row) => row.updated_at)).toEqual(updatedAt);
+
+      const app = await createTestApp({
+        DATABASE_URL: databaseUrl,
+        TOKEN_ENCRYPTION_KEYS: keyB.toString('hex'),
+      });
+      try {
+        const accounts = app.app.get(AccountsService);
+        const opened = await Promise.all(ids.map((id) => accounts.tokens(id)));
+        expect(opened.map(({ accessToken, refreshToken }) => [accessToken, refreshToken])).toEqual([
+          ['access-instagram', 'refresh-instagram'],
+          ['access-twitter', null],
+          ['access-linkedin', 'refresh-linkedin'],
+        ]);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('leaves tokens already under the first key as they are', async () => {
+      const before = await sealedRows();
+      const exit = await reencrypt([keyB, keyA]);
+      expect(exit.code).toBe(0);
+      expect(exit.stdout).toBe(
+        'Re-encrypted the tokens of 0 account(s); 3 already used the first key.\n',
+      );
+      expect(await sealedRows()).toEqual(before);
+    });
+
+    it('exits 1 naming the accounts no key of the ring opens, and leaves them as they were', async () => {
+      const before = await sealedRows();
+      const exit = await reencrypt([randomBytes(32), keyA]);
+      expect(exit.code).toBe(1);
+      expect(exit.stderr).toBe(
+        `Error: no key of the ring opens the tokens of account(s) ${ids.join(', ')}; they were left as they were.\n`,
+      );
+      expectNoStackTrace(exit);
+      expect(await sealedRows()).toEqual(before);
     });
   });
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { access, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -60,6 +60,13 @@ async function avatarFiles(app: TestApp, userId: number): Promise<string[]> {
 function localPath(signedUrl: string): string {
   const url = new URL(signedUrl);
   return `${url.pathname}${url.search}`;
+}
+
+/** `/media/<key>?expires=..&signature=..` signed by whoever holds `secret`, valid ten minutes. */
+function signedWith(secret: Buffer | string, key: string): string {
+  const expires = Math.floor(Date.now() / 1000) + 600;
+  const signature = createHmac('sha256', secret).update(`${key}\n${expires}`).digest('base64url');
+  return `/media/${key}?expires=${expires}&signature=${signature}`;
 }
 
 /** The media key a signed URL points at (`avatars/1/….png`). */
@@ -589,6 +596,44 @@ describe('/api/auth/profile/', () => {
         .http()
         .get(localPath(signer.sign(keyOf(avatar))))
         .expect(200);
+    });
+
+    it('refuses URLs signed with the JWT secret or a bare hash of it: media URLs have their own key', async () => {
+      const key = keyOf(avatar);
+      const jwtSecret = app.config.auth.jwtSecret;
+      const bareHash = createHash('sha256').update(`media-url:${jwtSecret}`).digest('hex');
+      for (const secret of [jwtSecret, bareHash]) {
+        expectProblem(await app.http().get(signedWith(secret, key)), 403);
+      }
+      await app.http().get(signedWith(app.config.media.signingKey, key)).expect(200);
+    });
+
+    describe('with MEDIA_URL_SECRET set', () => {
+      const mediaUrlSecret = `media-url-secret-${randomUUID()}`;
+      let own: TestApp;
+      beforeAll(async () => {
+        own = await createTestApp({ MEDIA_URL_SECRET: mediaUrlSecret });
+      });
+      afterAll(() => own.close());
+
+      it('signs under it: its URLs verify, those under the key derived from JWT_SECRET do not', async () => {
+        const owner = await registerUser(own);
+        const signed = (
+          await own
+            .http()
+            .patch('/api/auth/profile/')
+            .set(bearer(owner.access))
+            .attach('avatar', await pngBytes(16), { filename: 'me.png', contentType: 'image/png' })
+            .expect(200)
+        ).body.avatar as string;
+        await own.http().get(localPath(signed)).expect(200);
+        const key = keyOf(signed);
+        await own.http().get(signedWith(mediaUrlSecret, key)).expect(200);
+        const derived = Buffer.from(
+          hkdfSync('sha256', own.config.auth.jwtSecret, '', 'image-automation media-url v1', 32),
+        );
+        expectProblem(await own.http().get(signedWith(derived, key)), 403);
+      });
     });
 
     it('never serves a file outside the media folder, signed or not', async () => {

@@ -59,7 +59,8 @@ describe('/api/scheduler/accounts/', () => {
       [id],
     );
     expect(row.access_token_encrypted).not.toContain('very-secret');
-    expect(row.access_token_encrypted).toMatch(/^v1\./);
+    // Versioned, naming the key that sealed it (the first 4 bytes of its SHA-256).
+    expect(row.access_token_encrypted).toMatch(/^v2\.[0-9a-f]{8}\./);
     // The worker, and only it, can open them.
     expect(await app.app.get(AccountsService).tokens(id)).toEqual({
       platformAccountId: body.account_id,

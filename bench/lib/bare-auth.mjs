@@ -6,7 +6,7 @@
 //     'image-automation', typ is 'access', fam and jti are UUIDs and sub a 1-10 digit id;
 //   - FIND_AUTHENTICATED is the one query TokenFamilyQueries.findAuthenticated makes TypeORM send;
 //   - mediaUrlSigner() signs as apps/server/src/media/media-url.signer.ts signOrNull().
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 
 export const JWT_ISSUER = 'image-automation';
@@ -60,11 +60,14 @@ export function verifyAccessToken(
 }
 
 /**
- * signOrNull(key) as apps/server/src/media/media-url.signer.ts: the key derived from JWT_SECRET
- * as libs/common/src/config/load-config.ts does, the URL on PUBLIC_BASE_URL.
+ * signOrNull(key) as apps/server/src/media/media-url.signer.ts: the key is MEDIA_URL_SECRET, or
+ * derived from JWT_SECRET with HKDF as libs/common/src/config/load-config.ts does; the URL on
+ * PUBLIC_BASE_URL.
  */
-export function mediaUrlSigner({ jwtSecret, publicBaseUrl, ttlSeconds }) {
-  const signingSecret = createHash('sha256').update(`media-url:${jwtSecret}`).digest('hex');
+export function mediaUrlSigner({ jwtSecret, mediaUrlSecret, publicBaseUrl, ttlSeconds }) {
+  const signingSecret = mediaUrlSecret
+    ? Buffer.from(mediaUrlSecret, 'utf8')
+    : Buffer.from(hkdfSync('sha256', jwtSecret, '', 'image-automation media-url v1', 32));
   const base = publicBaseUrl.replace(/\/+$/, '');
   return (key) => {
     if (!key) return null;

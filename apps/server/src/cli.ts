@@ -2,13 +2,14 @@ import 'reflect-metadata';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { AppError, ConfigError, FieldValidationError, loadConfig } from '@app/common';
+import { AppError, ConfigError, FieldValidationError, loadConfig, TokenCipher } from '@app/common';
 import { dataSourceOptions, UserQueries } from '@app/database';
 import { USERNAME_PATTERN } from './auth/dto/register.dto.js';
 import { checkPassword } from './auth/password-policy.js';
 import { createUserWithProfile } from './auth/user-accounts.js';
 import { revertLastMigration, runMigrations } from './boot/migrate.js';
 import { preflight, PreflightError } from './boot/preflight.js';
+import { reencryptAllTokens } from './scheduler/token-reencryption.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -18,6 +19,9 @@ Commands:
       terminal; without a terminal every option is required. Django's password rules apply.
   migrate            Applies pending migrations.
   migrate:revert     Reverts the last applied migration.
+  tokens:reencrypt   Seals every stored account token under the first key of
+      TOKEN_ENCRYPTION_KEYS (rotation: put the new key first, run this, then drop the old key).
+      Exits 1 when some account's tokens open with no key of the ring.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -43,6 +47,11 @@ async function main(argv: string[]): Promise<number> {
     case 'createsuperuser':
       await runMigrations(config.database.url);
       return createSuperuser(config.database.url, rest);
+    case 'tokens:reencrypt':
+      return reencryptTokens(
+        config.database.url,
+        new TokenCipher(config.crypto.tokenEncryptionKeys),
+      );
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -84,6 +93,23 @@ async function createSuperuser(databaseUrl: string, args: string[]): Promise<num
   }
   process.stdout.write(`Superuser "${input.username}" created.\n`);
   return 0;
+}
+
+async function reencryptTokens(databaseUrl: string, cipher: TokenCipher): Promise<number> {
+  const dataSource = await new DataSource(dataSourceOptions(databaseUrl)).initialize();
+  try {
+    const { resealed, current, unreadable } = await reencryptAllTokens(dataSource, cipher);
+    process.stdout.write(
+      `Re-encrypted the tokens of ${resealed} account(s); ${current} already used the first key.\n`,
+    );
+    if (unreadable.length === 0) return 0;
+    process.stderr.write(
+      `Error: no key of the ring opens the tokens of account(s) ${unreadable.join(', ')}; they were left as they were.\n`,
+    );
+    return 1;
+  } finally {
+    await dataSource.destroy();
+  }
 }
 
 async function completeInteractively(values: {

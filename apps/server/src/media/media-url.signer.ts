@@ -31,7 +31,7 @@ export class MediaUrlSigner {
   }
 
   private signatureOf(key: string, expires: number): string {
-    return createHmac('sha256', this.config.media.signingSecret)
+    return createHmac('sha256', this.config.media.signingKey)
       .update(`${key}\n${expires}`)
       .digest('base64url');
   }

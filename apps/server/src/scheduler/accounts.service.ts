@@ -19,7 +19,8 @@ export interface AccountTokens {
   refreshToken: string | null;
 }
 
-const tokenContext = (accountId: number, field: 'access_token' | 'refresh_token') =>
+/** What a token is sealed to: its row and field (moved elsewhere, it no longer opens). */
+export const tokenContext = (accountId: number, field: 'access_token' | 'refresh_token') =>
   `social_accounts:${accountId}:${field}`;
 
 /** Connected accounts; the only place their tokens are sealed and opened. */
@@ -32,7 +33,7 @@ export class AccountsService {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly rows: SocialAccountQueries,
   ) {
-    this.cipher = new TokenCipher(config.crypto.tokenEncryptionKey);
+    this.cipher = new TokenCipher(config.crypto.tokenEncryptionKeys);
   }
 
   list(userId: number, window: PageWindow): Promise<{ count: number; rows: SocialAccount[] }> {

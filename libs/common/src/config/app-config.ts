@@ -33,7 +33,8 @@ export interface AppConfig {
     /** Avatar uploads one user may make per hour (refused ones count); 0 turns the limit off. */
     avatarUploadsPerHour: number;
   };
-  crypto: { tokenEncryptionKey: Buffer };
+  /** Keys of the third-party tokens at rest: the first encrypts, every one decrypts. */
+  crypto: { tokenEncryptionKeys: Buffer[] };
   /** How long a job's lock lasts without renewal: a killed worker's job runs again after it. */
   jobs: { lockDurationMs: number };
   session: { secret: string };
@@ -44,7 +45,8 @@ export interface AppConfig {
     /** Idle lifetime of a staff sign-in; each request renews it. */
     sessionTtlSeconds: number;
   };
-  media: { urlTtlSeconds: number; signingSecret: string };
+  /** Media URLs are signed with a key used for nothing else (MEDIA_URL_SECRET or HKDF of JWT_SECRET). */
+  media: { urlTtlSeconds: number; signingKey: Buffer };
   images: {
     provider: ImageProviderName;
     /** One provider call, download included, may take this long before it counts as a timeout. */

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from './load-config.js';
 
@@ -38,7 +39,7 @@ describe('loadConfig', () => {
     expect(config.publicBaseUrl).toBe('http://localhost:3000');
     expect(config.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.session.secret.length).toBeGreaterThanOrEqual(32);
-    expect(config.crypto.tokenEncryptionKey).toHaveLength(32);
+    expect(config.crypto.tokenEncryptionKeys.map((key) => key.length)).toEqual([32]);
 
     const notices = config.notices.join('\n');
     expect(notices).toMatch(/IMAGE_PROVIDER.*local provider/);
@@ -118,12 +119,12 @@ describe('loadConfig', () => {
 
   it('accepts TOKEN_ENCRYPTION_KEY as 64 hex characters', () => {
     const config = loadConfig({ TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('hex') });
-    expect(config.crypto.tokenEncryptionKey.equals(KEY_BYTES)).toBe(true);
+    expect(config.crypto.tokenEncryptionKeys).toEqual([KEY_BYTES]);
   });
 
   it('accepts TOKEN_ENCRYPTION_KEY as base64 of 32 bytes', () => {
     const config = loadConfig({ TOKEN_ENCRYPTION_KEY: KEY_BYTES.toString('base64') });
-    expect(config.crypto.tokenEncryptionKey.equals(KEY_BYTES)).toBe(true);
+    expect(config.crypto.tokenEncryptionKeys).toEqual([KEY_BYTES]);
   });
 
   it.each([
@@ -134,6 +135,55 @@ describe('loadConfig', () => {
     const problems = problemsFor({ TOKEN_ENCRYPTION_KEY: value });
     expect(namesIn(problems)).toEqual(['TOKEN_ENCRYPTION_KEY']);
     expect(problems[0]).toContain('32 bytes');
+  });
+
+  it('reads TOKEN_ENCRYPTION_KEYS as a ring, first key first, in place of TOKEN_ENCRYPTION_KEY', () => {
+    const other = Buffer.alloc(32, 9);
+    const config = loadConfig({
+      TOKEN_ENCRYPTION_KEYS: ` ${other.toString('hex')} , ${KEY_BYTES.toString('hex')}`,
+      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('hex'),
+    });
+    expect(config.crypto.tokenEncryptionKeys).toEqual([other, KEY_BYTES]);
+    expect(config.notices.join('\n')).not.toMatch(/TOKEN_ENCRYPTION/);
+  });
+
+  it.each([
+    ['a key of 16 bytes', KEY_BYTES.subarray(0, 16).toString('hex')],
+    ['base64 (hex only)', KEY_BYTES.toString('base64')],
+    ['an empty entry', `${KEY_BYTES.toString('hex')},,${Buffer.alloc(32, 9).toString('hex')}`],
+    [
+      'the same key twice',
+      `${KEY_BYTES.toString('hex')},${KEY_BYTES.toString('hex').toUpperCase()}`,
+    ],
+    ['commas alone', ' , '],
+  ])('refuses TOKEN_ENCRYPTION_KEYS with %s', (_, value) => {
+    const problems = problemsFor({ TOKEN_ENCRYPTION_KEYS: value });
+    expect(namesIn(problems)).toEqual(['TOKEN_ENCRYPTION_KEYS']);
+  });
+
+  it('runs in production with TOKEN_ENCRYPTION_KEYS alone', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'j'.repeat(40),
+      SESSION_SECRET: 's'.repeat(40),
+      TOKEN_ENCRYPTION_KEYS: KEY_BYTES.toString('hex'),
+    });
+    expect(config.crypto.tokenEncryptionKeys).toEqual([KEY_BYTES]);
+  });
+
+  it('signs media URLs with a key of their own: MEDIA_URL_SECRET, or HKDF of JWT_SECRET', () => {
+    const jwtSecret = 'j'.repeat(40);
+    const derived = loadConfig({ JWT_SECRET: jwtSecret }).media.signingKey;
+    expect(derived).toEqual(
+      Buffer.from(hkdfSync('sha256', jwtSecret, '', 'image-automation media-url v1', 32)),
+    );
+    expect(derived.toString('utf8')).not.toContain(jwtSecret);
+    const own = loadConfig({ JWT_SECRET: jwtSecret, MEDIA_URL_SECRET: 'm'.repeat(32) });
+    expect(own.media.signingKey).toEqual(Buffer.from('m'.repeat(32)));
+    expect(namesIn(problemsFor({ MEDIA_URL_SECRET: 'short' }))).toEqual(['MEDIA_URL_SECRET']);
+    expect(
+      namesIn(problemsFor({ MEDIA_URL_SECRET: 'j'.repeat(40), JWT_SECRET: 'j'.repeat(40) })),
+    ).toEqual(['MEDIA_URL_SECRET']);
   });
 
   it('refuses a DATABASE_URL that is not PostgreSQL', () => {

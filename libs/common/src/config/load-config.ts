@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import {
@@ -18,6 +18,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** HKDF's info of the media URL key derived from JWT_SECRET when MEDIA_URL_SECRET is unset. */
+export const MEDIA_URL_KEY_LABEL = 'image-automation media-url v1';
 
 /**
  * Reads and validates every variable once. Collects all problems before failing, so one boot
@@ -113,12 +116,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     'development-only-session-secret-change-me-0123',
     32,
   );
-  const tokenEncryptionKey = parseEncryptionKey(
-    get('TOKEN_ENCRYPTION_KEY'),
-    production,
-    problems,
-    notices,
-  );
+  const keysRaw = get('TOKEN_ENCRYPTION_KEYS');
+  const tokenEncryptionKeys =
+    keysRaw === undefined
+      ? [parseEncryptionKey(get('TOKEN_ENCRYPTION_KEY'), production, problems, notices)]
+      : parseEncryptionKeyRing(keysRaw, problems);
+  const mediaUrlSecret = get('MEDIA_URL_SECRET');
+  if (mediaUrlSecret !== undefined) {
+    if (mediaUrlSecret.length < 32)
+      problems.push('MEDIA_URL_SECRET must be at least 32 characters long');
+    else if (mediaUrlSecret === jwtSecret)
+      problems.push('MEDIA_URL_SECRET must differ from JWT_SECRET');
+  }
 
   const blackboxKey = get('BLACKBOX_API_KEY');
   const openaiKey = get('OPENAI_API_KEY');
@@ -175,7 +184,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       avatarMaxBytes: integer('AVATAR_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
       avatarUploadsPerHour: integer('RATE_LIMIT_AVATAR_PER_HOUR', 20, 0, 1_000_000),
     },
-    crypto: { tokenEncryptionKey },
+    crypto: { tokenEncryptionKeys },
     jobs: { lockDurationMs: integer('JOB_LOCK_DURATION_MS', 30_000, 500, 3_600_000) },
     session: { secret: sessionSecret },
     admin: {
@@ -184,8 +193,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     media: {
       urlTtlSeconds: duration('MEDIA_URL_TTL', '1h'),
-      // A key of its own, derived so that a leaked media signature says nothing about JWTs.
-      signingSecret: createHash('sha256').update(`media-url:${jwtSecret}`).digest('hex'),
+      // A key of its own: one that signs media URLs never signs (or checks) anything else.
+      signingKey:
+        mediaUrlSecret !== undefined
+          ? Buffer.from(mediaUrlSecret, 'utf8')
+          : Buffer.from(hkdfSync('sha256', jwtSecret, '', MEDIA_URL_KEY_LABEL, 32)),
     },
     images: {
       provider,
@@ -310,7 +322,8 @@ function parseEncryptionKey(
   notices: string[],
 ): Buffer {
   if (raw === undefined) {
-    if (production) problems.push('TOKEN_ENCRYPTION_KEY is required in production');
+    if (production)
+      problems.push('TOKEN_ENCRYPTION_KEY is required in production (or TOKEN_ENCRYPTION_KEYS)');
     else
       notices.push(
         'TOKEN_ENCRYPTION_KEY is not set: using a development key (never do this in production)',
@@ -328,4 +341,19 @@ function parseEncryptionKey(
     problems.push('TOKEN_ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
   }
   return key;
+}
+
+/** TOKEN_ENCRYPTION_KEYS: comma-separated 64-hex keys, the first encrypts, all decrypt. */
+function parseEncryptionKeyRing(raw: string, problems: string[]): Buffer[] {
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (!entries.every((entry) => /^[0-9a-fA-F]{64}$/.test(entry))) {
+    problems.push(
+      'TOKEN_ENCRYPTION_KEYS must be comma-separated keys of 32 bytes, each as 64 hex characters',
+    );
+    return [];
+  }
+  const keys = entries.map((entry) => Buffer.from(entry, 'hex'));
+  if (new Set(keys.map((key) => key.toString('hex'))).size !== keys.length)
+    problems.push('TOKEN_ENCRYPTION_KEYS names the same key twice');
+  return keys;
 }

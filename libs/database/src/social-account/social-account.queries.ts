@@ -7,6 +7,12 @@ import { type AccountStatus, SocialAccount, type SocialPlatform } from './social
 /** What choosing an account to post with reads of each. */
 export type AccountCandidate = Pick<SocialAccount, 'id' | 'status' | 'platform'>;
 
+/** An account's tokens as stored, sealed by TokenCipher. */
+export type SealedTokens = Pick<
+  SocialAccount,
+  'id' | 'accessTokenEncrypted' | 'refreshTokenEncrypted'
+>;
+
 /** The account a post goes out with, or why there is none. */
 export type AccountChoice =
   | { id: number }
@@ -146,6 +152,46 @@ export class SocialAccountQueries {
       .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
       .where('account.id = :id', { id })
       .getOneOrFail();
+  }
+
+  /**
+   * Up to `limit` accounts with ids above `afterId`, in id order, with their sealed tokens: one
+   * batch of a pass over every stored token (the re-encryption), read without locks.
+   */
+  sealedTokensAfter(afterId: number, limit: number): Promise<SealedTokens[]> {
+    return this.dataSource
+      .getRepository(SocialAccount)
+      .createQueryBuilder('account')
+      .select(['account.id', 'account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
+      .where('account.id > :afterId', { afterId })
+      .orderBy('account.id', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** The account's sealed tokens, its row locked until the caller's transaction ends; null when gone. */
+  lockSealedTokens(id: number, manager: EntityManager): Promise<SealedTokens | null> {
+    return manager
+      .getRepository(SocialAccount)
+      .createQueryBuilder('account')
+      .setLock('pessimistic_write')
+      .select(['account.id', 'account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
+      .where('account.id = :id', { id })
+      .getOne();
+  }
+
+  /** The same tokens sealed anew (another key): nothing the owner sees changes, updated_at included. */
+  async resealTokens(
+    id: number,
+    sealed: Pick<SealedTokens, 'accessTokenEncrypted' | 'refreshTokenEncrypted'>,
+    manager: EntityManager,
+  ): Promise<void> {
+    // Raw: TypeORM's update() would also bump the @UpdateDateColumn.
+    await manager.query(
+      `UPDATE social_accounts SET access_token_encrypted = $2, refresh_token_encrypted = $3
+       WHERE id = $1`,
+      [id, sealed.accessTokenEncrypted, sealed.refreshTokenEncrypted],
+    );
   }
 
   /** The platform refused the account's token for good: its owner must connect it again. */
