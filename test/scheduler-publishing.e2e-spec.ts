@@ -348,4 +348,83 @@ describe('an expired X token with a refresh token', () => {
       .expect(200);
     expect(account.body.status).toBe('active');
   });
+
+  it('two posts due together on the expired account refresh once and both go out; the account stays active', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    const refreshToken = fake.issueRefreshToken();
+    const accountId = await connectAccount(app, user, {
+      platform: 'twitter',
+      account_id: fake.userId,
+      access_token: xFake.EXPIRED_TOKEN,
+      refresh_token: refreshToken,
+    });
+    const tokenCalls = fake.calls.token ?? 0;
+    // The first refresh is slow, so that the second post meets the expired token meanwhile.
+    fake.delay('token', 500);
+    const due = inSeconds(2);
+    const ids = await Promise.all(
+      ['Together one', 'Together two'].map(async (caption) => {
+        const created = await app
+          .http()
+          .post('/api/scheduler/schedule/')
+          .set(bearer(user.access))
+          .send({ image: imageId, platform: 'twitter', scheduled_time: due, caption })
+          .expect(201);
+        return created.body.post.id as number;
+      }),
+    );
+    const posts = await Promise.all(
+      ids.map((id) => waitForPostStatus(app, user, id, ['posted', 'failed'])),
+    );
+    expect(posts.map((post) => [post.status, post.error_code])).toEqual([
+      ['posted', null],
+      ['posted', null],
+    ]);
+    for (const caption of ['Together one', 'Together two'])
+      expect(fake.tweets.filter((tweet) => tweet.text.startsWith(caption))).toHaveLength(1);
+    // The single-use refresh token was spent once: the second worker used the first's tokens.
+    expect((fake.calls.token ?? 0) - tokenCalls).toBe(1);
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('active');
+  });
+
+  it('a refresh under way does not re-enable an account its owner disables meanwhile', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    const accountId = await connectAccount(app, user, {
+      platform: 'twitter',
+      account_id: fake.userId,
+      access_token: xFake.EXPIRED_TOKEN,
+      refresh_token: fake.issueRefreshToken(),
+    });
+    const tokenCalls = fake.calls.token ?? 0;
+    fake.delay('token', 800);
+    const created = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(user.access))
+      .send({ image: imageId, platform: 'twitter', scheduled_time: inSeconds(1), caption: 'Off' })
+      .expect(201);
+    await waitFor(
+      async () => ((fake.calls.token ?? 0) > tokenCalls ? true : undefined),
+      15_000,
+      'the token refresh',
+    );
+    await app
+      .http()
+      .patch(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .send({ status: 'disabled' })
+      .expect(200);
+    await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('disabled');
+  });
 });

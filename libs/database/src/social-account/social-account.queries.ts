@@ -148,6 +148,20 @@ export class SocialAccountQueries {
       .getOneOrFail();
   }
 
+  /**
+   * The account with its status and sealed tokens, its row locked until the caller's transaction
+   * ends (one token refresh per account at a time); null when it was disconnected.
+   */
+  lockWithSealedTokens(id: number, manager: EntityManager): Promise<SocialAccount | null> {
+    return manager
+      .getRepository(SocialAccount)
+      .createQueryBuilder('account')
+      .setLock('pessimistic_write')
+      .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
+      .where('account.id = :id', { id })
+      .getOne();
+  }
+
   /** The platform refused the account's token for good: its owner must connect it again. */
   async markReconnectRequired(id: number): Promise<void> {
     await this.dataSource.query(
