@@ -182,6 +182,36 @@ describe('publishing to Instagram through the Graph fake', () => {
     expect(again.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  it('a Facebook 500 to the post call, then a page listing without it: retried, posted once', async () => {
+    const owner = await userWithValidatedImage(app);
+    const page = await connectAccount(app, owner.user, {
+      platform: 'facebook',
+      account_id: fake.pageId,
+      access_token: fake.token,
+    });
+    const before = fake.pagePosts.length;
+    fake.fail('photos', 500);
+    const response = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(owner.user.access))
+      .send({
+        image: owner.imageId,
+        platform: 'facebook',
+        account: page,
+        scheduled_time: inSeconds(1),
+        caption: 'Page after a 500',
+      })
+      .expect(201);
+    const post = await waitForPostStatus(app, owner.user, response.body.post.id, [
+      'posted',
+      'failed',
+    ]);
+    expect(post).toMatchObject({ status: 'posted', error_code: null });
+    expect(fake.pagePosts.length).toBe(before + 1);
+    expect(post.platform_post_id).toBe(fake.pagePosts.at(-1)?.id);
+  });
+
   it('fails with reconnect_required when the token expired, and marks the account', async () => {
     const expired = await connectAccount(app, user, {
       platform: 'instagram',
