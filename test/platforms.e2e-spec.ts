@@ -307,12 +307,25 @@ describe('facebook', () => {
     expect(error).toMatchObject({ code: 'rate_limited', options: { retryAfterMs: 180_000 } });
   });
 
-  it('treats a 500 of the creating call as transient but maybe accepted (no idempotency key)', async () => {
+  it('treats a 500 of the creating call as maybe accepted; a listing without the post then says not published', async () => {
     fake.fail('photos', 500);
     const run = harness(account, image, fake.calls);
     const error = await platformError(platform.publish(run.request));
     expect(error).toMatchObject({ code: 'transient', options: { mayHaveBeenAccepted: true } });
     expect(fake.pagePosts).toHaveLength(0);
+    // Meta answered (500): the call is over, so a post it made would be listed. It is not.
+    expect(await platform.reconcile(run.again())).toEqual({ outcome: 'not_published' });
+    expect(run.saved.publishSentAt).toBe('');
+    await platform.publish(run.again());
+    expect(fake.pagePosts).toHaveLength(1);
+  });
+
+  it('a lost answer (no answer at all) with a listing without the post stays unknown', async () => {
+    fake.loseAnswer('photos');
+    const run = harness(account, image, fake.calls);
+    await platformError(platform.publish(run.request));
+    // The listing may lag behind a call still running on Meta's side: it shows nothing yet.
+    fake.pagePosts.length = 0;
     expect(await platform.reconcile(run.again())).toMatchObject({ outcome: 'unknown' });
   });
 

@@ -182,6 +182,36 @@ describe('publishing to Instagram through the Graph fake', () => {
     expect(again.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  it('a Facebook 500 to the post call, then a page listing without it: retried, posted once', async () => {
+    const owner = await userWithValidatedImage(app);
+    const page = await connectAccount(app, owner.user, {
+      platform: 'facebook',
+      account_id: fake.pageId,
+      access_token: fake.token,
+    });
+    const before = fake.pagePosts.length;
+    fake.fail('photos', 500);
+    const response = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(owner.user.access))
+      .send({
+        image: owner.imageId,
+        platform: 'facebook',
+        account: page,
+        scheduled_time: inSeconds(1),
+        caption: 'Page after a 500',
+      })
+      .expect(201);
+    const post = await waitForPostStatus(app, owner.user, response.body.post.id, [
+      'posted',
+      'failed',
+    ]);
+    expect(post).toMatchObject({ status: 'posted', error_code: null });
+    expect(fake.pagePosts.length).toBe(before + 1);
+    expect(post.platform_post_id).toBe(fake.pagePosts.at(-1)?.id);
+  });
+
   it('fails with reconnect_required when the token expired, and marks the account', async () => {
     const expired = await connectAccount(app, user, {
       platform: 'instagram',
@@ -347,5 +377,84 @@ describe('an expired X token with a refresh token', () => {
       .set(bearer(user.access))
       .expect(200);
     expect(account.body.status).toBe('active');
+  });
+
+  it('two posts due together on the expired account refresh once and both go out; the account stays active', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    const refreshToken = fake.issueRefreshToken();
+    const accountId = await connectAccount(app, user, {
+      platform: 'twitter',
+      account_id: fake.userId,
+      access_token: xFake.EXPIRED_TOKEN,
+      refresh_token: refreshToken,
+    });
+    const tokenCalls = fake.calls.token ?? 0;
+    // The first refresh is slow, so that the second post meets the expired token meanwhile.
+    fake.delay('token', 500);
+    const due = inSeconds(2);
+    const ids = await Promise.all(
+      ['Together one', 'Together two'].map(async (caption) => {
+        const created = await app
+          .http()
+          .post('/api/scheduler/schedule/')
+          .set(bearer(user.access))
+          .send({ image: imageId, platform: 'twitter', scheduled_time: due, caption })
+          .expect(201);
+        return created.body.post.id as number;
+      }),
+    );
+    const posts = await Promise.all(
+      ids.map((id) => waitForPostStatus(app, user, id, ['posted', 'failed'])),
+    );
+    expect(posts.map((post) => [post.status, post.error_code])).toEqual([
+      ['posted', null],
+      ['posted', null],
+    ]);
+    for (const caption of ['Together one', 'Together two'])
+      expect(fake.tweets.filter((tweet) => tweet.text.startsWith(caption))).toHaveLength(1);
+    // The single-use refresh token was spent once: the second worker used the first's tokens.
+    expect((fake.calls.token ?? 0) - tokenCalls).toBe(1);
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('active');
+  });
+
+  it('a refresh under way does not re-enable an account its owner disables meanwhile', async () => {
+    const { user, imageId } = await userWithValidatedImage(app);
+    const accountId = await connectAccount(app, user, {
+      platform: 'twitter',
+      account_id: fake.userId,
+      access_token: xFake.EXPIRED_TOKEN,
+      refresh_token: fake.issueRefreshToken(),
+    });
+    const tokenCalls = fake.calls.token ?? 0;
+    fake.delay('token', 800);
+    const created = await app
+      .http()
+      .post('/api/scheduler/schedule/')
+      .set(bearer(user.access))
+      .send({ image: imageId, platform: 'twitter', scheduled_time: inSeconds(1), caption: 'Off' })
+      .expect(201);
+    await waitFor(
+      async () => ((fake.calls.token ?? 0) > tokenCalls ? true : undefined),
+      15_000,
+      'the token refresh',
+    );
+    await app
+      .http()
+      .patch(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .send({ status: 'disabled' })
+      .expect(200);
+    await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
+    const account = await app
+      .http()
+      .get(`/api/scheduler/accounts/${accountId}/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(account.body.status).toBe('disabled');
   });
 });

@@ -16,7 +16,8 @@ import {
  * /v2/post/publish/status/fetch/, `video_query` POST /v2/video/query/ (counts and `share_url`),
  * `token` POST /v2/oauth/token/. Every answer carries `error: {code, message, log_id}`, code
  * `ok` on success; an expired token is HTTP 401 `access_token_invalid`, throttling 429
- * `rate_limit_exceeded` (TikTok sends no reset header; a test may add one).
+ * `rate_limit_exceeded` (TikTok sends no reset header; a test may add one). A refresh token
+ * is spent by its refresh, which answers its successor; a spent one is 400 `invalid_grant`.
  */
 export interface TikTokFake extends FakeServer {
   token: string;
@@ -68,6 +69,7 @@ export async function start(): Promise<TikTokFake> {
   const publishes: TikTokPublish[] = [];
   const times: Record<string, number[]> = {};
   let nextId = 1;
+  let nextRefresh = 1;
   let processingPolls = 1;
 
   const server = await startFakeServer(async (request, res) => {
@@ -178,6 +180,10 @@ export async function start(): Promise<TikTokFake> {
           },
         };
       }
+      // Spent once used, as a rotated refresh token is: the answer carries its successor.
+      refreshTokens.delete(refresh);
+      const rotated = `rft.tiktok-${++nextRefresh}`;
+      refreshTokens.add(rotated);
       const access = `act.${nextId++}`;
       tokens.add(access);
       return {
@@ -186,7 +192,7 @@ export async function start(): Promise<TikTokFake> {
           expires_in: 86400,
           open_id: openId,
           refresh_expires_in: 31536000,
-          refresh_token: refresh,
+          refresh_token: rotated,
           scope: 'user.info.basic,video.publish,video.list',
           token_type: 'Bearer',
         },

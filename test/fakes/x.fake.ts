@@ -17,7 +17,8 @@ import {
  * GET /2/users/{id}/tweets, `tweet_get` GET /2/tweets/{id}, `token` POST /2/oauth2/token.
  * Errors are problem documents `{title, detail, type, status}`; 401 for a bad or expired token;
  * 429 with `x-rate-limit-limit/remaining/reset` (epoch seconds). Tweets with media get a t.co
- * link appended to their text, as X does.
+ * link appended to their text, as X does. A refresh token is single-use: refreshing spends it and
+ * rotates it, and a spent one is refused with 400 `invalid_request`.
  */
 export interface XFake extends FakeServer {
   token: string;
@@ -25,6 +26,8 @@ export interface XFake extends FakeServer {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
+  /** A new single-use refresh token, as X issues when a user authorizes the app again. */
+  issueRefreshToken(): string;
   media: Map<string, { bytes: number; category: string }>;
   tweets: Tweet[];
   calls: Record<string, number>;
@@ -247,6 +250,11 @@ export async function start(): Promise<XFake> {
     clientId,
     clientSecret,
     refreshToken: 'x-refresh-token-1',
+    issueRefreshToken: () => {
+      const issued = newId('x-refresh-token-');
+      refreshTokens.add(issued);
+      return issued;
+    },
     media,
     tweets,
     calls: script.calls,

@@ -9,8 +9,8 @@ import {
   type Profile,
   UserImageStatsQueries,
 } from '@app/database';
-import { JobQueue } from '../jobs/job-queue.service.js';
-import { JobName } from '../jobs/job.types.js';
+import { type EnqueueOptions, JobQueue } from '../jobs/job-queue.service.js';
+import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import type { GenerateImageDto } from './dto/generate-image.dto.js';
 import { GenerationQuotaError, ImageStateError } from './images.errors.js';
 import { ImagesService, type ImageWithTags } from './images.service.js';
@@ -50,7 +50,7 @@ export class ImageGenerationService {
       const image = await this.request(manager, user, dto);
       return this.images.get(user.id, image.id, manager);
     });
-    const taskId = await this.enqueue(created.image);
+    const taskId = await this.enqueueAfterCommit(created.image);
     return { ...created, taskId };
   }
 
@@ -106,13 +106,27 @@ export class ImageGenerationService {
       return { result: await this.images.get(user.id, image.id, manager), previous: previousFiles };
     });
     await this.images.removeFiles(previous);
-    const taskId = await this.enqueue(result.image);
+    const taskId = await this.enqueueAfterCommit(result.image);
     return { ...result, taskId };
   }
 
   /** Job id from the data: enqueuing the same generation twice is a no-op. */
   enqueue(image: Pick<GeneratedImage, 'id' | 'generation'>): Promise<string> {
-    return this.queue.enqueue(
+    return this.queue.enqueue(...this.generationJob(image));
+  }
+
+  /**
+   * The same, right after the image's commit: never throws (the generation sweep queues an image
+   * whose job is missing), so the request that asked for the image still answers with it.
+   */
+  enqueueAfterCommit(image: Pick<GeneratedImage, 'id' | 'generation'>): Promise<string> {
+    return this.queue.enqueueAfterCommit(...this.generationJob(image));
+  }
+
+  private generationJob(
+    image: Pick<GeneratedImage, 'id' | 'generation'>,
+  ): [JobName.GenerateImage, JobPayloads[JobName.GenerateImage], EnqueueOptions] {
+    return [
       JobName.GenerateImage,
       { imageId: image.id, generation: image.generation },
       {
@@ -120,7 +134,7 @@ export class ImageGenerationService {
         attempts: this.config.images.attempts,
         backoffMs: this.config.images.backoffMs,
       },
-    );
+    ];
   }
 
   /**

@@ -26,6 +26,7 @@ import { APP_CONFIG, type AppConfig } from '@app/common';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
+import { Idempotent } from '../http/idempotent.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
 import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
@@ -57,6 +58,7 @@ export class ImagesController {
   ) {}
 
   @Post('generate')
+  @Idempotent()
   @ApiOperation({ summary: 'Ask for an image: answered at once (pending); a worker generates it.' })
   @ApiCreatedResponse({ type: ImageTaskEnvelope })
   @ApiProblems(400, 401, 415, 429)

@@ -1,5 +1,5 @@
 import { getQueueToken } from '@nestjs/bull';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { JobOptions, Queue } from 'bull';
 import { type JobName, type JobPayloads, QUEUE_OF, RETRY_AFTER_BACKOFF } from './job.types.js';
@@ -13,9 +13,48 @@ export interface EnqueueOptions {
   backoffMs?: number;
 }
 
+/**
+ * How long a request waits for an enqueue after its commit. While Redis reconnects, ioredis holds
+ * commands in its offline queue; the request answers rather than wait for it (the job, if it
+ * lands later, has the same id as the one the sweep would make).
+ */
+const AFTER_COMMIT_TIMEOUT_MS = 2000;
+
 @Injectable()
 export class JobQueue {
+  private readonly logger = new Logger(JobQueue.name);
+
   constructor(private readonly moduleRef: ModuleRef) {}
+
+  /**
+   * The job of work whose row was just committed: the work exists, so a failed or slow enqueue
+   * (Redis unreachable) is logged, not thrown, and the job id is returned all the same. The
+   * sweeps rebuild missing jobs from the rows (PublishingSweep, ImageGenerationSweep); an error
+   * here would make the client retry and create the work twice.
+   */
+  async enqueueAfterCommit<N extends JobName>(
+    name: N,
+    payload: JobPayloads[N],
+    options: EnqueueOptions,
+  ): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${AFTER_COMMIT_TIMEOUT_MS} ms`)),
+        AFTER_COMMIT_TIMEOUT_MS,
+      );
+    });
+    try {
+      return await Promise.race([this.enqueue(name, payload, options), timeout]);
+    } catch (error) {
+      this.logger.warn(
+        `Enqueueing ${options.jobId} failed after its commit; the sweep will queue it: ${(error as Error).message}`,
+      );
+      return options.jobId;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async enqueue<N extends JobName>(
     name: N,

@@ -25,6 +25,7 @@ import type { SocialAccount } from '@app/database';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
+import { Idempotent } from '../http/idempotent.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
 import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import { AccountsService } from './accounts.service.js';
@@ -58,6 +59,7 @@ export class AccountsController {
   }
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Connect an account: its tokens are stored encrypted.' })
   @ApiCreatedResponse({ type: AccountResponse })
   @ApiProblems(400, 401, 415)

@@ -11,6 +11,7 @@ import {
 import { SocialAccount, SocialAccountQueries } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
 import type { CreateAccountDto, UpdateAccountDto } from './dto/account.dto.js';
+import type { RefreshedTokens } from './platforms/platform.js';
 
 export interface AccountTokens {
   /** The platform's own id of the account (Instagram user id, page id...). */
@@ -115,6 +116,51 @@ export class AccountsService {
   async delete(userId: number, id: number): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       if (!(await this.rows.disconnect(userId, id, manager))) throw new NotFoundError('account');
+    });
+  }
+
+  /**
+   * For the publish worker: new tokens for an account whose access token `stale` the platform
+   * refused, one refresh per account at a time. Under the account's row lock (held across the
+   * token call, which `refresh` bounds with its signal): when the stored access token is no
+   * longer `stale`, another worker refreshed meanwhile, and its tokens are the answer (a refresh
+   * token is single-use, so refreshing again would be refused); when the owner disabled the
+   * account, or disconnected it, 'gone' and no refresh; else `refresh` runs and its tokens are
+   * stored, the status untouched (only the owner re-enables an account).
+   */
+  async refreshLocked(
+    accountId: number,
+    stale: string,
+    refresh: (current: AccountTokens) => Promise<RefreshedTokens>,
+  ): Promise<AccountTokens | 'gone'> {
+    return this.dataSource.transaction(async (manager) => {
+      const row = await this.rows.lockWithSealedTokens(accountId, manager);
+      if (!row || row.status === 'disabled') return 'gone';
+      const current = this.open(row);
+      if (current.accessToken !== stale) return current;
+      const fresh = await refresh(current);
+      const refreshToken = fresh.refreshToken ?? current.refreshToken;
+      await this.rows.change(
+        row.userId,
+        accountId,
+        {
+          accessTokenEncrypted: this.cipher.encrypt(
+            fresh.accessToken,
+            tokenContext(accountId, 'access_token'),
+          ),
+          ...(fresh.refreshToken
+            ? {
+                refreshTokenEncrypted: this.cipher.encrypt(
+                  fresh.refreshToken,
+                  tokenContext(accountId, 'refresh_token'),
+                ),
+              }
+            : {}),
+          ...(fresh.expiresAt ? { expiresAt: fresh.expiresAt } : {}),
+        },
+        manager,
+      );
+      return { ...current, accessToken: fresh.accessToken, refreshToken };
     });
   }
 

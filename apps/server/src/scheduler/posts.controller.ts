@@ -26,6 +26,7 @@ import { APP_CONFIG, type AppConfig } from '@app/common';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
+import { Idempotent } from '../http/idempotent.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
 import { ApiPage, type Page, paginate } from '../http/pagination.js';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
@@ -54,6 +55,7 @@ export class PostsController {
   ) {}
 
   @Post('schedule')
+  @Idempotent()
   @ApiOperation({
     summary: 'Schedule one of your validated images on a platform, at a future time.',
   })

@@ -16,8 +16,8 @@ import {
   type SocialPlatform,
 } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
-import { JobQueue } from '../jobs/job-queue.service.js';
-import { JobName } from '../jobs/job.types.js';
+import { type EnqueueOptions, JobQueue } from '../jobs/job-queue.service.js';
+import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import type { ListPostsQuery } from './dto/list-posts.query.js';
 import type { PatchPostDto, SchedulePostDto } from './dto/post.dto.js';
 import { checkText } from './platforms/platform.registry.js';
@@ -71,7 +71,7 @@ export class PostsService {
         manager,
       );
     });
-    const taskId = await this.enqueue(post, now);
+    const taskId = await this.enqueueAfterCommit(post, now);
     return { ...(await this.get(userId, post.id)), taskId };
   }
 
@@ -154,7 +154,7 @@ export class PostsService {
         rearm,
       };
     });
-    if (rearm) await this.enqueue(post, now);
+    if (rearm) await this.enqueueAfterCommit(post, now);
     return this.get(userId, postId);
   }
 
@@ -180,7 +180,7 @@ export class PostsService {
         throw new PostStateError('publish', current.status);
       return this.rows.rearm(current, now, manager);
     });
-    const taskId = await this.enqueue(post, now);
+    const taskId = await this.enqueueAfterCommit(post, now);
     return { ...(await this.get(userId, postId)), taskId };
   }
 
@@ -211,7 +211,7 @@ export class PostsService {
         manager,
       );
     });
-    const taskId = await this.enqueue(copy, now);
+    const taskId = await this.enqueueAfterCommit(copy, now);
     return { ...(await this.get(userId, copy.id)), taskId };
   }
 
@@ -250,14 +250,18 @@ export class PostsService {
     post: Pick<ScheduledPost, 'id' | 'version' | 'scheduledTime'>,
     now = new Date(),
   ): Promise<string> {
-    return this.queue.enqueue(
-      JobName.PublishPost,
-      { postId: post.id, version: post.version },
-      {
-        jobId: publishJobId(post.id, post.version),
-        delayMs: Math.max(0, post.scheduledTime.getTime() - now.getTime()),
-      },
-    );
+    return this.queue.enqueue(...publishJob(post, now));
+  }
+
+  /**
+   * The same, right after the post's commit: never throws (the publishing sweep queues a post
+   * whose job is missing), so the request that made the post still answers with it.
+   */
+  enqueueAfterCommit(
+    post: Pick<ScheduledPost, 'id' | 'version' | 'scheduledTime'>,
+    now = new Date(),
+  ): Promise<string> {
+    return this.queue.enqueueAfterCommit(...publishJob(post, now));
   }
 
   private async lock(
@@ -338,4 +342,18 @@ function futureTime(value: string, now: Date): Date {
 function assertTextFits(platform: SocialPlatform, caption: string, hashtags: string): void {
   const problems = checkText(platform, caption, hashtags);
   if (problems.length > 0) throw FieldValidationError.of('caption', ...problems);
+}
+
+function publishJob(
+  post: Pick<ScheduledPost, 'id' | 'version' | 'scheduledTime'>,
+  now: Date,
+): [JobName.PublishPost, JobPayloads[JobName.PublishPost], EnqueueOptions] {
+  return [
+    JobName.PublishPost,
+    { postId: post.id, version: post.version },
+    {
+      jobId: publishJobId(post.id, post.version),
+      delayMs: Math.max(0, post.scheduledTime.getTime() - now.getTime()),
+    },
+  ];
 }

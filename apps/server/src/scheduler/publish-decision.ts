@@ -45,6 +45,13 @@ export function unpublishable({ post, account, renditionKey }: ClaimedPost): Fai
   return null;
 }
 
+/** The owner disabled or disconnected the account while its token was being refreshed. */
+export const accountGone: Decision = {
+  action: 'fail',
+  code: 'account_missing',
+  message: 'The account of this post was disconnected or disabled while publishing.',
+};
+
 /** A time-out, a 5xx or a rate limit: says nothing of the post or the account. */
 export function isPassing(error: unknown): error is PlatformError {
   return (

@@ -13,6 +13,7 @@ import { AccountsService } from './accounts.service.js';
 import {
   afterPassingRefreshError,
   afterPublishError,
+  accountGone,
   afterReconcile,
   afterRefusal,
   type Decision,
@@ -149,9 +150,11 @@ export class PublishPostProcessor {
             continue;
           }
           decision =
-            refresh === 'impossible'
-              ? afterRefusal(error as PlatformError, post.platform)
-              : afterPassingRefreshError(refresh, post.platform);
+            refresh === 'gone'
+              ? accountGone
+              : refresh === 'impossible'
+                ? afterRefusal(error as PlatformError, post.platform)
+                : afterPassingRefreshError(refresh, post.platform);
         }
         return this.carryOut(post, decision, request);
       }
@@ -224,28 +227,38 @@ export class PublishPostProcessor {
 
   /**
    * New tokens from the platform's OAuth client, stored sealed and put into `request`:
-   * 'refreshed'; 'impossible' without a refresh token or client, or when the platform refused
-   * the refresh token (the account must be reconnected); or the error when the token endpoint
-   * failed for a passing reason (time-out, 5xx, rate limit), which says nothing of the account.
+   * 'refreshed' (by this worker, or by another that held the account's lock first); 'impossible'
+   * without a refresh token or client, or when the platform refused the refresh token (the
+   * account must be reconnected); 'gone' when the owner disabled or disconnected the account
+   * meanwhile; or the error when the token endpoint failed for a passing reason (time-out, 5xx,
+   * rate limit), which says nothing of the account.
    */
   private async refresh(
     platform: Platform,
     post: PublishingPost,
     request: PublishRequest,
-  ): Promise<'refreshed' | 'impossible' | PlatformError> {
+  ): Promise<'refreshed' | 'impossible' | 'gone' | PlatformError> {
     if (!platform.refreshTokens || !request.account.refreshToken) return 'impossible';
     const accountId = post.accountId!;
     try {
-      const tokens = await platform.refreshTokens(request.account, request.signal);
-      await this.accounts.update(post.userId, accountId, {
-        access_token: tokens.accessToken,
-        ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}),
-        ...(tokens.expiresAt ? { expires_at: tokens.expiresAt.toISOString() } : {}),
-      });
+      const tokens = await this.accounts.refreshLocked(
+        accountId,
+        request.account.accessToken,
+        (current) =>
+          platform.refreshTokens!(
+            {
+              ...request.account,
+              accessToken: current.accessToken,
+              refreshToken: current.refreshToken,
+            },
+            request.signal,
+          ),
+      );
+      if (tokens === 'gone') return 'gone';
       request.account = {
         ...request.account,
         accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken ?? request.account.refreshToken,
+        refreshToken: tokens.refreshToken,
       };
       return 'refreshed';
     } catch (error) {

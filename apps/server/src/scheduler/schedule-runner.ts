@@ -95,7 +95,7 @@ export class ScheduleRunner {
           this.prepare(manager, id, now),
         );
         if (image) {
-          await this.generation.enqueue(image);
+          await this.generation.enqueueAfterCommit(image);
           prepared++;
         }
       } catch (error) {
@@ -165,7 +165,7 @@ export class ScheduleRunner {
         runs++;
         posts += created.length;
         // After the commit; a lost enqueue is rebuilt by the publishing sweep from the rows.
-        for (const post of created) await this.posts.enqueue(post, now);
+        for (const post of created) await this.posts.enqueueAfterCommit(post, now);
       }
     }
     return { runs, posts };

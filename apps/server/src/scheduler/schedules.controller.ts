@@ -26,6 +26,7 @@ import type { ScheduleRun } from '@app/database';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
+import { Idempotent } from '../http/idempotent.decorator.js';
 import { IdPipe } from '../http/id.pipe.js';
 import { ApiPage, type Page, paginate, PageQuery } from '../http/pagination.js';
 import {
@@ -64,6 +65,7 @@ export class SchedulesController {
   }
 
   @Post()
+  @Idempotent()
   @ApiOperation({
     summary: 'A recurring schedule: daily, weekly or monthly, at a local time in its time zone.',
   })

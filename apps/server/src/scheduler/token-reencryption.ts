@@ -35,7 +35,7 @@ export async function reencryptAllTokens(
         continue;
       }
       const outcome = await dataSource.transaction(async (manager) => {
-        const row = await rows.lockSealedTokens(read.id, manager);
+        const row = await rows.lockWithSealedTokens(read.id, manager);
         if (!row) return 'gone';
         if (isCurrent(cipher, row)) return 'current';
         let resealed: Omit<SealedTokens, 'id'>;

@@ -169,13 +169,17 @@ export class SocialAccountQueries {
       .getMany();
   }
 
-  /** The account's sealed tokens, its row locked until the caller's transaction ends; null when gone. */
-  lockSealedTokens(id: number, manager: EntityManager): Promise<SealedTokens | null> {
+  /**
+   * The account with its status and sealed tokens, its row locked until the caller's transaction
+   * ends (one token refresh, or one re-encryption, of an account at a time); null when it was
+   * disconnected.
+   */
+  lockWithSealedTokens(id: number, manager: EntityManager): Promise<SocialAccount | null> {
     return manager
       .getRepository(SocialAccount)
       .createQueryBuilder('account')
       .setLock('pessimistic_write')
-      .select(['account.id', 'account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
+      .addSelect(['account.accessTokenEncrypted', 'account.refreshTokenEncrypted'])
       .where('account.id = :id', { id })
       .getOne();
   }

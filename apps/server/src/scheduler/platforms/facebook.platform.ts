@@ -7,6 +7,7 @@ import type {
   Reconciliation,
 } from './platform.js';
 import {
+  answeredKey,
   count,
   findSentPost,
   type PlatformCall,
@@ -82,6 +83,12 @@ export class FacebookPlatform implements Platform {
           metadata: { photo_id: null, reconciled: true },
         },
       };
+    }
+    if (checkpoint[answeredKey('publishSentAt')]) {
+      // Meta answered the post call with a 5xx and the page does not hold the post: nothing was
+      // published, so the next attempt may post it (an answer, unlike a lost one, ends the call).
+      await request.record({ publishSentAt: '', [answeredKey('publishSentAt')]: '' });
+      return { outcome: 'not_published' };
     }
     return {
       outcome: 'unknown',

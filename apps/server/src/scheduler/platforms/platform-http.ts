@@ -234,7 +234,9 @@ export function refuseIfSent(platform: PlatformName, checkpoint: Checkpoint, key
 /**
  * Records `key` (the moment of sending) before the call that creates the post, and clears it
  * again when the call failed in a way that proves nothing was created (a 4xx, a refused
- * connection), so a later attempt may simply publish.
+ * connection), so a later attempt may simply publish. When the platform answered with a 5xx,
+ * `answeredKey(key)` records it: the call is over on the platform's side (unlike a lost answer
+ * or a time-out), so a reconcile that does not find the post may say it was not published.
  */
 export async function sendCreating<T>(
   request: Pick<PublishRequest, 'record'>,
@@ -247,9 +249,28 @@ export async function sendCreating<T>(
   } catch (error) {
     if (error instanceof PlatformError && error.options.mayHaveBeenAccepted !== true) {
       await request.record({ [key]: '' });
+    } else if (answeredWithError(error)) {
+      await request.record({ [answeredKey(key)]: `HTTP ${error.options.status}` });
     }
     throw error;
   }
+}
+
+/** The checkpoint key saying the creating call recorded under `key` was answered with a 5xx. */
+export function answeredKey(key: string): string {
+  return `${key}Answer`;
+}
+
+/** A 5xx the platform sent (not a time-out, a gateway's 504 or a lost answer). */
+function answeredWithError(
+  error: unknown,
+): error is PlatformError & { options: { status: number } } {
+  return (
+    error instanceof PlatformError &&
+    error.code === 'transient' &&
+    typeof error.options.status === 'number' &&
+    error.options.status >= 500
+  );
 }
 
 /** Allowed clock difference between our record of the send and the platform's creation time. */
