@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import argon2 from 'argon2';
 import { TokenCipher } from '@app/common';
@@ -8,6 +8,7 @@ import { dropScratchDatabase, migratedScratchDatabase, query } from './support/s
 import { ENTRY, type Exit, killAll, run } from './support/spawn.js';
 import { createTestApp } from './support/test-app.js';
 import { TEST_DATABASE_URL, testEnv } from './support/test-env.js';
+import { sealedTheOldWay } from './support/legacy-token.js';
 
 /** The built CLI (`npm run cli -- ...`) as a real process, without a terminal. */
 function cli(...args: string[]): Promise<Exit> {
@@ -16,17 +17,6 @@ function cli(...args: string[]): Promise<Exit> {
 
 function cliWith(env: Record<string, string>, ...args: string[]): Promise<Exit> {
   return run(ENTRY.cli, args, testEnv(env));
-}
-
-/** A token sealed as the app stored them before key rings: `v1.<iv>.<ciphertext>.<tag>`. */
-function sealedTheOldWay(key: Buffer, plaintext: string, context: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(context, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv, ciphertext, cipher.getAuthTag()]
-    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
-    .join('.');
 }
 
 interface UserRow {

@@ -1,19 +1,9 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { TokenCipher } from './token-cipher.js';
+import { sealedTheOldWay } from '../../../../test/support/legacy-token.js';
 
 const CONTEXT = 'social_accounts:1:access_token';
-
-/** A token sealed as TokenCipher wrote them before key rings: `v1.<iv>.<ciphertext>.<tag>`, no key id. */
-function sealedTheOldWay(key: Buffer, plaintext: string, context: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(context, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv, ciphertext, cipher.getAuthTag()]
-    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
-    .join('.');
-}
 
 /** The sealed value with its last dot-separated part (the auth tag) replaced. */
 function withTag(sealed: string, tag: (bytes: Buffer) => Buffer): string {
