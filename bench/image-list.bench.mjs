@@ -338,20 +338,11 @@ export async function run(ctx) {
       [ownerId],
     );
     // Not what the app sends, for comparison: the same tag names with a nested loop over
-    // image_tags' primary key (hash joins off for this one statement), and page 2,000 found on
-    // the index alone first (a deferred join), its 20 rows read after.
+    // image_tags' primary key (hash joins off for this one statement).
     await client.query('BEGIN');
     await client.query('SET LOCAL enable_hashjoin = off');
     plans.tagsNestedLoop = await explain(client, TAG_NAMES_QUERY, [checks.page1.ids, ownerId]);
     await client.query('ROLLBACK');
-    plans.deepDeferred = await explain(
-      client,
-      `SELECT image.* FROM generated_images image
-        WHERE image.id IN (SELECT id FROM generated_images WHERE user_id = $1
-                            ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 39980)
-        ORDER BY image.created_at DESC, image.id DESC`,
-      [ownerId],
-    );
     // ImageGenerationSweep.sweep (worker role, every minute), equivalent to what TypeORM sends.
     plans.sweep = await explain(
       client,
@@ -448,10 +439,6 @@ export async function run(ctx) {
       planLine(
         "not the app's: page 1's tag names with hash joins off (nested loop over `image_tags`' key)",
         plans.tagsNestedLoop,
-      ),
-      planLine(
-        "not the app's: page 2,000 as a deferred join (ids from the index alone, then 20 rows)",
-        plans.deepDeferred,
       ),
       planLine(
         "the worker's every-minute sweep (`ImageGenerationSweep`, equivalent SQL)",

@@ -11,15 +11,15 @@ export const STATS_QUERY = `SELECT "UserImageStats"."user_id" AS "UserImageStats
 const PAGE_SELECT = `SELECT "image"."id" AS "image_id", "image"."user_id" AS "image_user_id", "image"."prompt" AS "image_prompt", "image"."negative_prompt" AS "image_negative_prompt", "image"."status" AS "image_status", "image"."style" AS "image_style", "image"."width" AS "image_width", "image"."height" AS "image_height", "image"."quality" AS "image_quality", "image"."provider" AS "image_provider", "image"."image_url" AS "image_image_url", "image"."original_key" AS "image_original_key", "image"."master_key" AS "image_master_key", "image"."rendition_key" AS "image_rendition_key", "image"."thumbnail_key" AS "image_thumbnail_key", "image"."error_message" AS "image_error_message", "image"."metadata" AS "image_metadata", "image"."generation_time" AS "image_generation_time", "image"."progress" AS "image_progress", "image"."generation" AS "image_generation", "image"."validated_at" AS "image_validated_at", "image"."validation_notes" AS "image_validation_notes", "image"."created_at" AS "image_created_at", "image"."updated_at" AS "image_updated_at" FROM "generated_images" "image"`;
 
 /**
- * The page (GeneratedImageQueries.pageOfOwner), default ordering (-created_at, then -id).
- * TypeORM writes LIMIT and OFFSET into the text (OFFSET 0 included), so each page is a statement
- * of its own.
+ * The page (GeneratedImageQueries.pageOfOwner), default ordering (-created_at, then -id), as a
+ * deferred join: the page's ids from the list's index alone, then their rows. TypeORM writes LIMIT
+ * and OFFSET into the text (OFFSET 0 included), so each page is a statement of its own.
  */
 export function pageQuery({ status, limit, offset }) {
   const where = status
-    ? `WHERE "image"."user_id" = $1 AND "image"."status" = $2`
-    : `WHERE "image"."user_id" = $1`;
-  return `${PAGE_SELECT} ${where} ORDER BY "image"."created_at" DESC, "image"."id" DESC LIMIT ${limit} OFFSET ${offset}`;
+    ? `WHERE "ranked"."user_id" = $1 AND "ranked"."status" = $2`
+    : `WHERE "ranked"."user_id" = $1`;
+  return `${PAGE_SELECT} INNER JOIN (SELECT "ranked"."id" AS "id" FROM "generated_images" "ranked" ${where} ORDER BY "ranked"."created_at" DESC, "ranked"."id" DESC LIMIT ${limit} OFFSET ${offset}) "page" ON page.id = "image"."id" ORDER BY "image"."created_at" DESC, "image"."id" DESC`;
 }
 
 /** ImageTagQueries.namesByImage, with its line breaks and indentation. */

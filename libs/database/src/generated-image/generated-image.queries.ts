@@ -124,8 +124,10 @@ export class GeneratedImageQueries {
   }
 
   /**
-   * A page of the user's images. The SQL is the one the list's indexes and its benchmark were
-   * made for (`bench/lib/image-list-sql.mjs`): keep its shape.
+   * A page of the user's images, as a deferred join: the page's ids first, read from the list's
+   * indexes alone (an index-only scan skips `offset` entries without fetching their rows), then
+   * those rows. A plain `OFFSET` fetched every skipped row: page 2,000 read 40,000 of them. The
+   * SQL is the one the list's benchmark sends (`bench/lib/image-list-sql.mjs`): keep them equal.
    */
   pageOfOwner(
     userId: number,
@@ -133,11 +135,19 @@ export class GeneratedImageQueries {
     order: ImageListOrder,
     page: PageSlice,
   ): Promise<GeneratedImage[]> {
-    return this.ownedMatching(userId, filters)
+    const ids = this.ownedMatching(userId, filters, 'ranked')
+      .select('ranked.id', 'id')
+      .orderBy(ORDER_COLUMNS[order.field].replace('image.', 'ranked.'), order.direction)
+      .addOrderBy('ranked.id', order.direction)
+      .offset(page.offset)
+      .limit(page.pageSize);
+    return this.dataSource
+      .getRepository(GeneratedImage)
+      .createQueryBuilder('image')
+      .innerJoin(`(${ids.getQuery()})`, 'page', 'page.id = image.id')
+      .setParameters(ids.getParameters())
       .orderBy(ORDER_COLUMNS[order.field], order.direction)
       .addOrderBy('image.id', order.direction)
-      .offset(page.offset)
-      .limit(page.pageSize)
       .getMany();
   }
 
@@ -321,16 +331,16 @@ export class GeneratedImageQueries {
   }
 
   /** The user's images narrowed by `filters`, aliased `image`. */
-  private ownedMatching(userId: number, filters: ImageListFilters) {
+  private ownedMatching(userId: number, filters: ImageListFilters, image = 'image') {
     const query = this.dataSource
       .getRepository(GeneratedImage)
-      .createQueryBuilder('image')
-      .where('image.user_id = :userId', { userId });
-    if (filters.status) query.andWhere('image.status = :status', { status: filters.status });
+      .createQueryBuilder(image)
+      .where(`${image}.user_id = :userId`, { userId });
+    if (filters.status) query.andWhere(`${image}.status = :status`, { status: filters.status });
     if (filters.tags?.length) {
       query.andWhere(
         `EXISTS (SELECT 1 FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id
-          WHERE link.image_id = image.id AND tag.user_id = :userId AND tag.name = ANY(:tags))`,
+          WHERE link.image_id = ${image}.id AND tag.user_id = :userId AND tag.name = ANY(:tags))`,
         { tags: filters.tags },
       );
     }
@@ -339,15 +349,15 @@ export class GeneratedImageQueries {
       query.andWhere(
         new Brackets((where) =>
           where
-            .where('image.prompt ILIKE :pattern', { pattern })
-            .orWhere('image.validation_notes ILIKE :pattern', { pattern }),
+            .where(`${image}.prompt ILIKE :pattern`, { pattern })
+            .orWhere(`${image}.validation_notes ILIKE :pattern`, { pattern }),
         ),
       );
     }
     if (filters.createdFrom)
-      query.andWhere('image.created_at >= :after', { after: filters.createdFrom });
+      query.andWhere(`${image}.created_at >= :after`, { after: filters.createdFrom });
     if (filters.createdBefore)
-      query.andWhere('image.created_at < :before', { before: filters.createdBefore });
+      query.andWhere(`${image}.created_at < :before`, { before: filters.createdBefore });
     return query;
   }
 }
