@@ -15,7 +15,7 @@ import {
   userWithValidatedImage,
   waitForPostStatus,
 } from './factories/post.factory.js';
-import { type PostBody, schedulePost } from './factories/scheduling.js';
+import { accountStatus, type PostBody, schedulePost } from './factories/scheduling.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
@@ -57,15 +57,6 @@ async function renditionBytes(app: TestApp, owner: Owner): Promise<Buffer> {
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toBe('image/jpeg');
   return Buffer.from(await response.arrayBuffer());
-}
-
-async function accountStatus(app: TestApp, owner: Owner, accountId: number): Promise<string> {
-  const { body } = await app
-    .http()
-    .get(`/api/scheduler/accounts/${accountId}/`)
-    .set(bearer(owner.user.access))
-    .expect(200);
-  return body.status as string;
 }
 
 /** POST sync-analytics/ as the user would, then the analytics once the job wrote them. */
@@ -244,7 +235,7 @@ describe('LinkedIn and TikTok through the worker, OAuth clients configured', () 
         [other.account],
       )) as [{ access_token_encrypted: string }];
       expect(row.access_token_encrypted).not.toContain(tokens.accessToken);
-      expect(await accountStatus(app, other, other.account)).toBe('active');
+      expect(await accountStatus(app, other.user, other.account)).toBe('active');
     });
 
     it('without a refresh token, fails the post with reconnect_required and marks the account', async () => {
@@ -257,7 +248,7 @@ describe('LinkedIn and TikTok through the worker, OAuth clients configured', () 
       const post = await settled(owner, id);
       expect(post).toMatchObject({ status: 'failed', error_code: 'reconnect_required' });
       expect(post.error_message).toMatch(/must be reconnected.*expired/);
-      expect(await accountStatus(app, owner, expired)).toBe('reconnect_required');
+      expect(await accountStatus(app, owner.user, expired)).toBe('reconnect_required');
       expect(linkedin.calls.token).toBeUndefined();
       expect(linkedin.posts).toHaveLength(0);
     });
@@ -277,7 +268,7 @@ describe('LinkedIn and TikTok through the worker, OAuth clients configured', () 
       expect(linkedin.calls.token).toBe(2);
       expect(gaps(linkedin.times.token)[0]).toBeGreaterThanOrEqual(BACKOFF_MS - 50);
       expect(linkedin.posts).toHaveLength(1);
-      expect(await accountStatus(app, other, other.account)).toBe('active');
+      expect(await accountStatus(app, other.user, other.account)).toBe('active');
     });
 
     it('on 429 with Retry-After, waits that long, then posts once, reusing the uploaded image', async () => {
@@ -433,7 +424,7 @@ describe('LinkedIn and TikTok through the worker, OAuth clients configured', () 
       const tokens = await app.app.get(AccountsService).tokens(other.account);
       expect(tokens.accessToken).toMatch(/^act\./);
       expect(tokens.accessToken).not.toBe(tiktokFake.EXPIRED_TOKEN);
-      expect(await accountStatus(app, other, other.account)).toBe('active');
+      expect(await accountStatus(app, other.user, other.account)).toBe('active');
     });
 
     it('without a refresh token, fails the post with reconnect_required and marks the account', async () => {
@@ -446,7 +437,7 @@ describe('LinkedIn and TikTok through the worker, OAuth clients configured', () 
       const post = await settled(owner, id);
       expect(post).toMatchObject({ status: 'failed', error_code: 'reconnect_required' });
       expect(post.error_message).toMatch(/must be reconnected.*access token is invalid/);
-      expect(await accountStatus(app, owner, expired)).toBe('reconnect_required');
+      expect(await accountStatus(app, owner.user, expired)).toBe('reconnect_required');
       expect(tiktok.calls.token).toBeUndefined();
       expect(tiktok.publishes).toHaveLength(0);
     });
@@ -549,7 +540,7 @@ describe('LinkedIn and TikTok through the worker, no OAuth client configured', (
         'failed',
       ]);
       expect(post).toMatchObject({ status: 'failed', error_code: 'reconnect_required' });
-      expect(await accountStatus(app, owner, account)).toBe('reconnect_required');
+      expect(await accountStatus(app, owner.user, account)).toBe('reconnect_required');
       const fake = platform === 'linkedin' ? linkedin : tiktok;
       expect(fake.calls.token).toBeUndefined();
       expect(linkedin.posts.length + tiktok.publishes.length).toBe(0);

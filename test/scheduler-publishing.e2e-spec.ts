@@ -9,6 +9,7 @@ import {
   waitForPostStatus,
 } from './factories/post.factory.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
+import { accountStatus } from './factories/scheduling.js';
 import { PublishingSweep } from '../apps/server/src/scheduler/publishing.sweep.js';
 import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -371,12 +372,7 @@ describe('an expired X token with a refresh token', () => {
     const tokens = await app.app.get(AccountsService).tokens(accountId);
     expect(tokens.accessToken).not.toBe(xFake.EXPIRED_TOKEN);
     expect(tokens.refreshToken).not.toBe(fake.refreshToken);
-    const account = await app
-      .http()
-      .get(`/api/scheduler/accounts/${accountId}/`)
-      .set(bearer(user.access))
-      .expect(200);
-    expect(account.body.status).toBe('active');
+    expect(await accountStatus(app, user, accountId)).toBe('active');
   });
 
   it('two posts due together on the expired account refresh once and both go out; the account stays active', async () => {
@@ -414,12 +410,7 @@ describe('an expired X token with a refresh token', () => {
       expect(fake.tweets.filter((tweet) => tweet.text.startsWith(caption))).toHaveLength(1);
     // The single-use refresh token was spent once: the second worker used the first's tokens.
     expect((fake.calls.token ?? 0) - tokenCalls).toBe(1);
-    const account = await app
-      .http()
-      .get(`/api/scheduler/accounts/${accountId}/`)
-      .set(bearer(user.access))
-      .expect(200);
-    expect(account.body.status).toBe('active');
+    expect(await accountStatus(app, user, accountId)).toBe('active');
   });
 
   it('a refresh under way does not re-enable an account its owner disables meanwhile', async () => {
@@ -450,11 +441,6 @@ describe('an expired X token with a refresh token', () => {
       .send({ status: 'disabled' })
       .expect(200);
     await waitForPostStatus(app, user, created.body.post.id, ['posted', 'failed']);
-    const account = await app
-      .http()
-      .get(`/api/scheduler/accounts/${accountId}/`)
-      .set(bearer(user.access))
-      .expect(200);
-    expect(account.body.status).toBe('disabled');
+    expect(await accountStatus(app, user, accountId)).toBe('disabled');
   });
 });

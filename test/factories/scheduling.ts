@@ -22,6 +22,20 @@ export function schedulePost(app: TestApp, user: RegisteredUser, body: Record<st
   return app.http().post('/api/scheduler/schedule/').set(bearer(user.access)).send(body);
 }
 
+/** The status of the user's account, as the API shows it to its owner. */
+export async function accountStatus(
+  app: TestApp,
+  user: RegisteredUser,
+  accountId: number,
+): Promise<string> {
+  const { body } = await app
+    .http()
+    .get(`/api/scheduler/accounts/${accountId}/`)
+    .set(bearer(user.access))
+    .expect(200);
+  return body.status as string;
+}
+
 /** Every post of the user, through the API (all pages of 100). */
 export async function allPosts(
   app: TestApp,
