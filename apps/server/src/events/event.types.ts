@@ -39,9 +39,6 @@ export interface EventConsumer {
   consume(event: DomainEvent): Promise<void>;
 }
 
-/** Multi-provider token: every EventConsumer registered under it receives every event. */
-export const EVENT_CONSUMERS = Symbol('EVENT_CONSUMERS');
-
 /**
  * Tells an owner about something that is not a public event, by email when their profile says so
  * (the email module provides it; the webhook module calls it when it disables an endpoint).
