@@ -54,7 +54,7 @@ export class AccountsController {
       request.originalUrl,
       query,
       (w) => this.accounts.list(user.id, w),
-      present,
+      presentAccount,
     );
   }
 
@@ -67,7 +67,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Body() dto: CreateAccountDto,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.create(user.id, dto));
+    return presentAccount(await this.accounts.create(user.id, dto));
   }
 
   @Get(':id')
@@ -77,7 +77,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Param('id', IdPipe) id: number,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.get(user.id, id));
+    return presentAccount(await this.accounts.get(user.id, id));
   }
 
   @Patch(':id')
@@ -91,7 +91,7 @@ export class AccountsController {
     @Param('id', IdPipe) id: number,
     @Body() dto: UpdateAccountDto,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.update(user.id, id, dto));
+    return presentAccount(await this.accounts.update(user.id, id, dto));
   }
 
   @Delete(':id')
@@ -107,7 +107,7 @@ export class AccountsController {
   }
 }
 
-function present(account: SocialAccount): AccountResponse {
+export function presentAccount(account: SocialAccount): AccountResponse {
   return {
     id: account.id,
     platform: account.platform,
