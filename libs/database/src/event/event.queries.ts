@@ -69,10 +69,11 @@ export class EventQueries {
    * nothing to do (dispatched already, or gone with its user). Waits for a run holding the row.
    */
   async claim(id: string): Promise<OutboxEvent | null> {
-    const rows: EventRow[] = await this.dataSource.query(
+    // An UPDATE answers [rows, affected] through TypeORM's query().
+    const [rows] = (await this.dataSource.query(
       `UPDATE events SET attempts = attempts + 1 WHERE id = $1 AND dispatched_at IS NULL RETURNING *`,
       [id],
-    );
+    )) as [EventRow[], number];
     return rows[0] ? fromRow(rows[0]) : null;
   }
 
@@ -95,12 +96,12 @@ export class EventQueries {
 
   /** Every consumer has taken it. False when it was dispatched already (or is gone). */
   async markDispatched(id: string, at: Date): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
+    const [, affected] = (await this.dataSource.query(
       `UPDATE events SET dispatched_at = $2, last_error = NULL
-       WHERE id = $1 AND dispatched_at IS NULL RETURNING id`,
+       WHERE id = $1 AND dispatched_at IS NULL`,
       [id, at],
-    );
-    return rows.length === 1;
+    )) as [unknown, number];
+    return affected === 1;
   }
 
   /** Undispatched events created before `before`, oldest first (the partial index's order). */

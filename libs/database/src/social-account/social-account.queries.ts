@@ -206,12 +206,12 @@ export class SocialAccountQueries {
     id: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
+    const [, affected] = (await manager.query(
       `UPDATE social_accounts SET status = 'reconnect_required', updated_at = now()
-       WHERE id = $1 AND status <> 'reconnect_required' RETURNING id`,
+       WHERE id = $1 AND status <> 'reconnect_required'`,
       [id],
-    );
-    return rows.length > 0;
+    )) as [unknown, number];
+    return affected > 0;
   }
 
   /** Accounts of every user by status, for the admin dashboard. */
