@@ -64,7 +64,11 @@ export function waitForEvents(
   source: Source,
   userId: number,
   type: string,
-  options: { count?: number; matching?: (event: RecordedEvent) => boolean; timeoutMs?: number } = {},
+  options: {
+    count?: number;
+    matching?: (event: RecordedEvent) => boolean;
+    timeoutMs?: number;
+  } = {},
 ): Promise<RecordedEvent[]> {
   const { count = 1, matching = () => true, timeoutMs = 20_000 } = options;
   return waitFor(
