@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { useTestDatabase } from '../../../../test/support/database.js';
+import type { JsonObject } from '../json.js';
 import { EventQueries } from './event.queries.js';
 
 const newId = () => `evt_${randomUUID().replaceAll('-', '')}`;
@@ -12,7 +13,7 @@ describe('EventQueries', () => {
     queries = new EventQueries(dataSource);
   });
 
-  const insert = (userId: number, type = 'image.generated', data = { id: 1 }) =>
+  const insert = (userId: number, type = 'image.generated', data: JsonObject = { id: 1 }) =>
     dataSource.transaction((manager) =>
       queries.insert({ id: newId(), userId, type, data }, manager),
     );
