@@ -38,7 +38,7 @@ describe('the outbox: recorded with the change, dispatched at least once', () =>
       { eventConsumers: [steady, flaky] },
     );
     user = await registerUser(app);
-  });
+  }, 60_000);
   afterAll(async () => {
     await app?.close();
   });
@@ -111,7 +111,7 @@ describe('an event whose dispatch job never reached Redis', () => {
       },
       { eventConsumers: [consumer] },
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     await worker?.close();
     await api?.close();

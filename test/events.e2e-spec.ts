@@ -74,7 +74,7 @@ describe('events recorded by the images API and the generation worker', () => {
       },
       { eventConsumers: [openaiConsumer] },
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     await openai?.close();
     await app?.close();
@@ -318,7 +318,7 @@ describe('schedule.run_skipped', () => {
       { APP_ROLES: 'api,worker', IMAGE_PROVIDER: 'local', DATABASE_URL: databaseUrl },
       { eventConsumers: [consumer] },
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     await app?.close();
     if (databaseUrl) await dropScratchDatabase(databaseUrl);
