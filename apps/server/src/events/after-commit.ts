@@ -33,19 +33,22 @@ export class AfterCommit implements EntitySubscriberInterface {
     else this.pending.set(runner, [task]);
   }
 
-  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+  afterTransactionCommit(event: TransactionCommitEvent): void {
     const runner = event.queryRunner;
     // A released savepoint: the outer transaction may still roll back.
     if (runner.isTransactionActive) return;
     const tasks = this.pending.get(runner);
     if (!tasks) return;
     this.pending.delete(runner);
-    // The commit has happened: a failing task must not turn it into an error for the caller.
-    const outcomes = await Promise.allSettled(tasks.map((task) => task()));
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected')
-        this.logger.warn(`After-commit task failed: ${(outcome.reason as Error).message}`);
-    }
+    // Not awaited: TypeORM awaits this hook before it releases the connection, and a pooled
+    // connection must not wait on Redis. The commit has happened: a failing task is only logged
+    // (the outbox's sweep enqueues what a lost task did not).
+    void Promise.allSettled(tasks.map((task) => task())).then((outcomes) => {
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected')
+          this.logger.warn(`After-commit task failed: ${(outcome.reason as Error).message}`);
+      }
+    });
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {
