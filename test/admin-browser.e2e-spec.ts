@@ -26,6 +26,7 @@ const GROUP_OF: Record<string, string> = {
   ImageTag: 'Images',
   ImageGenerationHistory: 'Images',
   UserImageStats: 'Images',
+  OutboxEvent: 'Events',
 };
 const groupOf = (resourceId: string) => GROUP_OF[resourceId] ?? 'Scheduler';
 

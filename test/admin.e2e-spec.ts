@@ -149,7 +149,7 @@ describe('administration: sign-in and access', () => {
     expect(board.headers['content-type']).toMatch(/^text\/html/);
     const { body } = await agent.get('/admin/queues/api/queues').expect(200);
     const names = (body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['analytics', 'images', 'maintenance', 'posts']);
+    expect(names).toEqual(['analytics', 'events', 'images', 'maintenance', 'posts']);
   });
 
   it('lets superusers, not staff, change the queues from the board', async () => {
@@ -366,6 +366,7 @@ describe('administration: resources', () => {
     expect(group('UserImageStats')?.name).toBe('Images');
     expect(group('ScheduledPost')?.name).toBe('Scheduler');
     expect(group('SocialAccount')?.name).toBe('Scheduler');
+    expect(group('OutboxEvent')?.name).toBe('Events');
     for (const { id } of resources) {
       const { body } = await staff.get(`/admin/api/resources/${id}/actions/list`).expect(200);
       expect(body.meta.total).toEqual(expect.any(Number));
@@ -574,6 +575,22 @@ describe('administration: resources', () => {
       await staff.post(`/admin/api/resources/TokenFamily/records/${family.id}/delete`),
     );
     expectForbidden(await superuser.post('/admin/api/resources/User/actions/new').send({}));
+    // The outbox too: an event is what happened, for its consumers, never edited by hand.
+    await app.dataSource.query(
+      `INSERT INTO events (id, user_id, type, data) VALUES ('evt_admin_test', $1, 'ping', '{}')`,
+      [owner.id],
+    );
+    for (const action of ['edit', 'delete'])
+      expectForbidden(
+        await superuser
+          .post(`/admin/api/resources/OutboxEvent/records/evt_admin_test/${action}`)
+          .send({ type: 'image.failed' }),
+      );
+    expectForbidden(await superuser.post('/admin/api/resources/OutboxEvent/actions/new').send({}));
+    const [event] = await app.dataSource.query(
+      `SELECT type FROM events WHERE id = 'evt_admin_test'`,
+    );
+    expect(event.type).toBe('ping');
     expectForbidden(await superuser.post(`/admin/api/resources/User/records/${owner.id}/delete`));
     const [still] = await app.dataSource.query(
       'SELECT revoked_reason FROM token_families WHERE id = $1',
@@ -968,6 +985,7 @@ describe('administration: dashboard', () => {
     expect(body.users.total_users).toBe(await count('SELECT count(*)::int AS n FROM users'));
     expect(Object.keys(body.queues).sort()).toEqual([
       'analytics',
+      'events',
       'images',
       'maintenance',
       'posts',

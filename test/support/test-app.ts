@@ -7,6 +7,8 @@ import type { DataSource } from 'typeorm';
 import { type AppConfig, loadConfig } from '@app/common';
 import { AppModule } from '../../apps/server/src/app.module.js';
 import { configureHttpApp } from '../../apps/server/src/app.setup.js';
+import { EventConsumers } from '../../apps/server/src/events/event-consumers.js';
+import type { EventConsumer } from '../../apps/server/src/events/event.types.js';
 import { freePort } from './spawn.js';
 import { testEnv } from './test-env.js';
 
@@ -26,7 +28,11 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { listen?: boolean } = {},
+  options: {
+    listen?: boolean;
+    /** Registered before the app starts, so a worker hands them every event from its first job. */
+    eventConsumers?: EventConsumer[];
+  } = {},
 ): Promise<TestApp> {
   const port = options.listen ? await freePort() : undefined;
   const config = loadConfig(
@@ -37,6 +43,8 @@ export async function createTestApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
   }).compile();
+  for (const consumer of options.eventConsumers ?? [])
+    moduleRef.get(EventConsumers).register(consumer);
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
     logger: false,

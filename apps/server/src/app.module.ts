@@ -8,6 +8,7 @@ import { DatabaseModule, dataSourceOptions } from '@app/database';
 import { AdminPanelModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ContentTypeGuard } from './http/content-type.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
@@ -58,6 +59,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         JobsModule.forRoot(config),
+        EventsModule,
         ...(config.roles.has('scheduler') ? [ScheduleModule.forRoot()] : []),
         MediaModule,
         HealthModule,

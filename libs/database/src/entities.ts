@@ -1,3 +1,4 @@
+import { OutboxEvent } from './event/event.entity.js';
 import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
 import { ImageTag } from './image-tag/image-tag.entity.js';
@@ -27,4 +28,5 @@ export const ENTITIES = [
   PostAnalytics,
   PostingSchedule,
   ScheduleRun,
+  OutboxEvent,
 ];

@@ -1,4 +1,5 @@
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
+import { EventQueries } from './event/event.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history/image-generation-history.queries.js';
 import { ImageTagQueries } from './image-tag/image-tag.queries.js';
@@ -14,6 +15,7 @@ import { UserQueries } from './user/user.queries.js';
 /** Every queries class, provided and exported by DatabaseModule. */
 export const QUERIES = [
   AdminDashboardQueries,
+  EventQueries,
   GeneratedImageQueries,
   ImageGenerationHistoryQueries,
   ImageTagQueries,

@@ -18,6 +18,7 @@ import {
   IMAGE_STYLES,
   ImageGenerationHistory,
   ImageTag,
+  OutboxEvent,
   POST_ERROR_CODES,
   POST_STATUSES,
   PostAnalytics,
@@ -34,6 +35,7 @@ import {
   User,
   UserImageStats,
 } from '@app/database';
+import { EVENT_TYPES } from '../events/event.types.js';
 import type { ImagesService } from '../images/images.service.js';
 import type { PostsService } from '../scheduler/posts.service.js';
 import type { SchedulesService } from '../scheduler/schedules.service.js';
@@ -45,6 +47,7 @@ export const ADMIN_GROUPS = {
   Users: { name: 'Users', icon: 'Users' },
   Images: { name: 'Images', icon: 'Image' },
   Scheduler: { name: 'Scheduler', icon: 'Calendar' },
+  Events: { name: 'Events', icon: 'Bell' },
 } as const;
 type Group = (typeof ADMIN_GROUPS)[keyof typeof ADMIN_GROUPS];
 
@@ -235,6 +238,19 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
       filter: ['scheduleId', 'outcome', 'occurrenceAt'],
       sort: newestFirst,
       properties: { outcome: { availableValues: choices(RUN_OUTCOMES) } },
+    },
+    {
+      // The outbox, read-only: what was reported, and whether every consumer has taken it.
+      entity: OutboxEvent,
+      group: ADMIN_GROUPS.Events,
+      list: ['id', 'userId', 'type', 'createdAt', 'dispatchedAt', 'attempts'],
+      filter: ['userId', 'type', 'createdAt', 'dispatchedAt'],
+      sort: { sortBy: 'createdAt', direction: 'desc' },
+      properties: {
+        type: { availableValues: choices(EVENT_TYPES) },
+        data: { type: 'key-value' },
+        lastError: { type: 'textarea' },
+      },
     },
   ];
 }

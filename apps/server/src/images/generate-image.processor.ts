@@ -15,6 +15,7 @@ import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import { assertImage, downloadImage } from './image-download.js';
+import { ImageEvents } from './image-events.js';
 import { renderImage } from './image-renditions.js';
 import { IMAGE_PROVIDER, type ImageProvider, ProviderError } from './providers/image-provider.js';
 import { promptWithStyle } from './style-prompts.js';
@@ -38,6 +39,7 @@ export class GenerateImageProcessor {
     private readonly images: GeneratedImageQueries,
     private readonly imageHistory: ImageGenerationHistoryQueries,
     private readonly users: UserQueries,
+    private readonly events: ImageEvents,
   ) {}
 
   @OnJob(JobName.GenerateImage)
@@ -158,8 +160,12 @@ export class GenerateImageProcessor {
         { provider: this.provider.name, generation_time: result.generationTime ?? null },
         manager,
       );
-      if (autoValidate)
+      await this.events.record(manager, 'image.generated', image.userId, image.id);
+      if (autoValidate) {
         await this.imageHistory.record(image.userId, image.id, 'validate', { auto: true }, manager);
+        // Validated too, by the owner's profile: whoever waits for validated images hears of it.
+        await this.events.record(manager, 'image.validated', image.userId, image.id);
+      }
       return status;
     });
   }
@@ -174,8 +180,10 @@ export class GenerateImageProcessor {
         reason.slice(0, 2000),
         manager,
       );
-      if (failed)
+      if (failed) {
         await this.imageHistory.record(userId, payload.imageId, 'failed', { reason }, manager);
+        await this.events.record(manager, 'image.failed', userId, payload.imageId);
+      }
     });
   }
 }

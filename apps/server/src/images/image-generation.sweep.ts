@@ -11,6 +11,7 @@ import {
 } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
+import { ImageEvents } from './image-events.js';
 import { ImageGenerationService, generationJobId } from './image-generation.service.js';
 
 const SWEEP_LOCK = 727_201;
@@ -32,6 +33,7 @@ export class ImageGenerationSweep {
     private readonly images: GeneratedImageQueries,
     private readonly imageHistory: ImageGenerationHistoryQueries,
     private readonly queue: JobQueue,
+    private readonly events: ImageEvents,
   ) {}
 
   @Cron(CronExpression.EVERY_MINUTE, { name: 'sweep-image-generation' })
@@ -76,8 +78,10 @@ export class ImageGenerationSweep {
         reason,
         manager,
       );
-      if (failed)
+      if (failed) {
         await this.imageHistory.record(image.userId, image.id, 'failed', { reason }, manager);
+        await this.events.record(manager, 'image.failed', image.userId, image.id);
+      }
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { GenerateImageProcessor } from './generate-image.processor.js';
+import { ImageEvents } from './image-events.js';
 import { ImageGenerationService } from './image-generation.service.js';
 import { ImageGenerationSweep } from './image-generation.sweep.js';
 import { ImageTagsController } from './image-tags.controller.js';
@@ -14,6 +15,7 @@ import { IMAGE_PROVIDER } from './providers/image-provider.js';
   // Tags first: its static paths must be matched before the images' `:id`.
   controllers: [ImageTagsController, ImagesController],
   providers: [
+    ImageEvents,
     ImagesService,
     ImageTagsService,
     ImageGenerationService,

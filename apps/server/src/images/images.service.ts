@@ -20,6 +20,7 @@ import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import type { ListImagesQuery } from './dto/list-images.query.js';
 import type { PatchImageDto } from './dto/update-image.dto.js';
 import { ImageStateError } from './images.errors.js';
+import { ImageEvents } from './image-events.js';
 import { ImageTagsService } from './image-tags.service.js';
 
 export interface ImageWithTags {
@@ -42,6 +43,7 @@ export class ImagesService {
     private readonly imageTags: ImageTagQueries,
     private readonly tags: ImageTagsService,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
+    private readonly events: ImageEvents,
   ) {}
 
   async list(
@@ -122,6 +124,12 @@ export class ImagesService {
         action,
         { from: image.status, ...(notes !== undefined ? { notes } : {}) },
         manager,
+      );
+      await this.events.record(
+        manager,
+        action === 'validate' ? 'image.validated' : 'image.rejected',
+        userId,
+        image.id,
       );
       return this.get(userId, image.id, manager);
     });

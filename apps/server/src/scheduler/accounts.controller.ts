@@ -57,7 +57,7 @@ export class AccountsController {
       request.originalUrl,
       query,
       (w) => this.accounts.list(user.id, w),
-      present,
+      presentAccount,
     );
   }
 
@@ -74,7 +74,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Body() dto: CreateAccountDto,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.create(user.id, dto));
+    return presentAccount(await this.accounts.create(user.id, dto));
   }
 
   @Get(':id')
@@ -88,7 +88,7 @@ export class AccountsController {
     @CurrentUser() user: UserWithProfile,
     @Param('id', IdPipe) id: number,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.get(user.id, id));
+    return presentAccount(await this.accounts.get(user.id, id));
   }
 
   @Patch(':id')
@@ -104,7 +104,7 @@ export class AccountsController {
     @Param('id', IdPipe) id: number,
     @Body() dto: UpdateAccountDto,
   ): Promise<AccountResponse> {
-    return present(await this.accounts.update(user.id, id, dto));
+    return presentAccount(await this.accounts.update(user.id, id, dto));
   }
 
   @Delete(':id')
@@ -123,7 +123,7 @@ export class AccountsController {
   }
 }
 
-function present(account: SocialAccount): AccountResponse {
+export function presentAccount(account: SocialAccount): AccountResponse {
   return {
     id: account.id,
     platform: account.platform,

@@ -21,6 +21,7 @@ import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import type { ListPostsQuery } from './dto/list-posts.query.js';
 import type { PatchPostDto, SchedulePostDto } from './dto/post.dto.js';
 import { checkText } from './platforms/platform.registry.js';
+import { PostEvents } from './post-events.js';
 import { PostStateError } from './posts.errors.js';
 import { syncAnalyticsJobId } from './sync-analytics.processor.js';
 
@@ -45,6 +46,7 @@ export class PostsService {
     private readonly accounts: SocialAccountQueries,
     private readonly rows: ScheduledPostQueries,
     private readonly analyticsRows: PostAnalyticsQueries,
+    private readonly events: PostEvents,
   ) {}
 
   async schedule(
@@ -164,6 +166,7 @@ export class PostsService {
       if (current.status !== 'scheduled' && current.status !== 'failed')
         throw new PostStateError('cancel', current.status);
       await this.rows.cancel(current, manager);
+      await this.events.post(manager, 'post.cancelled', userId, postId);
     });
     return this.get(userId, postId);
   }

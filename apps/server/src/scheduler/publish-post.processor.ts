@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import {
   type ClaimedPost,
@@ -31,6 +33,7 @@ import {
   type PublishResult,
   type Reconciliation,
 } from './platforms/platform.js';
+import { PostEvents } from './post-events.js';
 import { PostsService } from './posts.service.js';
 
 type Outcome = 'posted' | 'failed' | 'retrying' | 'skipped';
@@ -48,6 +51,7 @@ export class PublishPostProcessor {
   private readonly logger = new Logger(PublishPostProcessor.name);
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PLATFORM) private readonly platforms: Record<PlatformName, Platform>,
     private readonly requests: PublishRequests,
@@ -55,6 +59,7 @@ export class PublishPostProcessor {
     private readonly accountRows: SocialAccountQueries,
     private readonly rows: ScheduledPostQueries,
     private readonly posts: PostsService,
+    private readonly events: PostEvents,
   ) {}
 
   @OnJob(JobName.PublishPost)
@@ -177,8 +182,7 @@ export class PublishPostProcessor {
       case 'retry':
         return this.retryLater(post, decision);
       case 'fail':
-        if (decision.reconnect) await this.accountRows.markReconnectRequired(post.accountId!);
-        return this.fail(post, decision.code, decision.message);
+        return this.fail(post, decision.code, decision.message, decision.reconnect);
       case 'refresh':
         throw new Error('A refresh is decided and carried out by attempt()');
     }
@@ -270,7 +274,10 @@ export class PublishPostProcessor {
   }
 
   private async posted(post: PublishingPost, result: PublishResult): Promise<Outcome> {
-    const recorded = await this.rows.markPosted(post, result);
+    // The event is written in the batch's transaction, with the post as it now is.
+    const recorded = await this.rows.markPosted(post, result, (manager) =>
+      this.events.post(manager, 'post.published', post.userId, post.id),
+    );
     if (!recorded) {
       // The platform took it, but the post had passed to another worker meanwhile: say so loudly,
       // with what a person needs to find it on the platform.
@@ -282,9 +289,23 @@ export class PublishPostProcessor {
     return 'posted';
   }
 
-  private async fail(post: PublishingPost, code: PostErrorCode, message: string): Promise<Outcome> {
+  /**
+   * Failed (with `reconnect`, its account marked for reconnection too), and the events of both
+   * in the same transaction: the owner hears of each change once it is committed, never before.
+   */
+  private async fail(
+    post: PublishingPost,
+    code: PostErrorCode,
+    message: string,
+    reconnect = false,
+  ): Promise<Outcome> {
     this.logger.warn(`Post ${post.id} failed (${code}): ${message}`);
-    await this.rows.markFailed(post, code, message);
+    await this.dataSource.transaction(async (manager) => {
+      if (reconnect && (await this.accountRows.markReconnectRequired(post.accountId!, manager)))
+        await this.events.accountReconnectRequired(manager, post.userId, post.accountId!);
+      if (await this.rows.markFailed(post, code, message, manager))
+        await this.events.post(manager, 'post.failed', post.userId, post.id);
+    });
     return 'failed';
   }
 

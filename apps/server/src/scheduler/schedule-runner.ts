@@ -21,6 +21,7 @@ import {
 } from '@app/database';
 import { ImageGenerationService } from '../images/image-generation.service.js';
 import { GenerationQuotaError } from '../images/images.errors.js';
+import { PostEvents } from './post-events.js';
 import { PostsService } from './posts.service.js';
 import { recurrenceOf } from './schedules.service.js';
 import { nextOccurrence } from './recurrence.js';
@@ -63,6 +64,7 @@ export class ScheduleRunner {
     private readonly runs: ScheduleRunQueries,
     private readonly postRows: ScheduledPostQueries,
     private readonly users: UserQueries,
+    private readonly events: PostEvents,
   ) {}
 
   @Interval('schedule-runs', 2000)
@@ -140,6 +142,7 @@ export class ScheduleRunner {
         now,
         manager,
       );
+      await this.recordSkip(manager, schedule.id, schedule.userId, schedule.nextRunAt);
       return null;
     }
   }
@@ -196,6 +199,7 @@ export class ScheduleRunner {
           : await this.materialise(manager, schedule, run, occurrence);
       if ('skip' in outcome) {
         await this.runs.markSkipped(run.id, outcome.skip, now, manager);
+        await this.recordSkip(manager, schedule.id, schedule.userId, occurrence);
       } else {
         created = outcome.posts;
         await this.runs.markCompleted(
@@ -216,6 +220,17 @@ export class ScheduleRunner {
       manager,
     );
     return created;
+  }
+
+  /** `schedule.run_skipped`, with the run as written (re-read: the update set its outcome). */
+  private async recordSkip(
+    manager: EntityManager,
+    scheduleId: number,
+    userId: number,
+    occurrence: Date,
+  ): Promise<void> {
+    const run = await this.runs.lockOfOccurrence(scheduleId, occurrence, manager);
+    await this.events.runSkipped(manager, userId, run);
   }
 
   private async materialise(

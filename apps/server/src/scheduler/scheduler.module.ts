@@ -4,6 +4,7 @@ import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
 import { ImagesModule } from '../images/images.module.js';
 import { PLATFORM } from './platforms/platform.js';
+import { PostEvents } from './post-events.js';
 import { createPlatforms } from './platforms/platform.registry.js';
 import { PostsController } from './posts.controller.js';
 import { PostsService } from './posts.service.js';
@@ -21,6 +22,7 @@ import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
   controllers: [AccountsController, PostsController, SchedulesController],
   providers: [
     AccountsService,
+    PostEvents,
     PostsService,
     PublishPostProcessor,
     PublishRequests,

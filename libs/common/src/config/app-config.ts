@@ -91,6 +91,10 @@ export interface AppConfig {
     /** An occurrence found later than this (the scheduler was down) is recorded as missed, not posted. */
     missedAfterMs: number;
   };
+  events: {
+    /** Outbox dispatch jobs at once in one worker process (each waits on its consumers). */
+    concurrency: number;
+  };
   platforms: {
     instagramGraphUrl: string;
     facebookGraphUrl: string;

@@ -241,6 +241,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       imageLeadTimeMs: duration('SCHEDULE_IMAGE_LEAD_TIME', '1h') * 1000,
       missedAfterMs: duration('SCHEDULE_MISSED_AFTER', '1h') * 1000,
     },
+    events: { concurrency: integer('EVENT_WORKER_CONCURRENCY', 20, 1, 500) },
     platforms: {
       instagramGraphUrl: url('INSTAGRAM_GRAPH_URL', 'https://graph.facebook.com/v21.0', [
         'http:',

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueryFailedError } from 'typeorm';
+import { type EntityManager, QueryFailedError } from 'typeorm';
 import {
   FAR_FUTURE,
   farFuture,
@@ -242,13 +242,49 @@ describe('ScheduledPostQueries', () => {
       expect(await posts.findPosted(claimed.post.id + 1_000_000)).toBeNull();
     });
 
+    it('runs what goes alongside a written result in its transaction, and only then', async () => {
+      const post = await insertPost(dataSource, userId);
+      const claimed = (await posts.claim(versionOf(post), LEASE))!;
+      const result = {
+        platformPostId: 'tw-9',
+        platformPostUrl: 'https://x.test/tw-9',
+        metadata: {},
+      };
+      const seen: string[] = [];
+      const statusInside = async (manager: EntityManager) => {
+        const [row] = await manager.query('SELECT status FROM scheduled_posts WHERE id = $1', [
+          post.id,
+        ]);
+        seen.push(row.status);
+      };
+      // A failing companion (the outbox's insert) rolls the result back with it.
+      await expect(
+        posts.markPosted(versionOf(claimed.post), result, async (manager) => {
+          await statusInside(manager);
+          throw new Error('outbox down');
+        }),
+      ).rejects.toThrow('outbox down');
+      expect(seen).toEqual(['posted']);
+      expect((await load(post.id)).status).toBe('processing');
+      // Not written (a stale version): nothing runs alongside.
+      expect(await posts.markPosted({ id: post.id, version: 99 }, result, statusInside)).toBe(
+        false,
+      );
+      expect(seen).toEqual(['posted']);
+      expect(await posts.markPosted(versionOf(claimed.post), result, statusInside)).toBe(true);
+      expect(seen).toEqual(['posted', 'posted']);
+      expect((await load(post.id)).status).toBe('posted');
+    });
+
     it('marks only the current processing version failed, its message cut to 2000 characters', async () => {
       const post = await insertPost(dataSource, userId);
       const claimed = (await posts.claim(versionOf(post), LEASE))!;
-      await posts.markFailed({ id: post.id, version: 2 }, 'timeout', 'stale');
+      expect(await posts.markFailed({ id: post.id, version: 2 }, 'timeout', 'stale')).toBe(false);
       expect(await load(post.id)).toMatchObject({ status: 'processing', errorCode: null });
 
-      await posts.markFailed(versionOf(claimed.post), 'platform_rejected', 'x'.repeat(2500));
+      expect(
+        await posts.markFailed(versionOf(claimed.post), 'platform_rejected', 'x'.repeat(2500)),
+      ).toBe(true);
       const row = await load(post.id);
       expect(row).toMatchObject({
         status: 'failed',

@@ -103,6 +103,8 @@ interface BatchItem {
   version: number;
   values: unknown[];
   constants: unknown[];
+  /** Run in the batch's transaction when the statement touched this item's post. */
+  alongside?: (manager: EntityManager) => Promise<void>;
 }
 
 interface ClaimRow {
@@ -162,22 +164,38 @@ export class ScheduledPostQueries {
   }
 
   /** False when the post had passed to another worker before the result could be written. */
-  async markPosted(post: PostVersion, result: PostedResult): Promise<boolean> {
+  /**
+   * `alongside`, when given, runs in the transaction of the write, only if the post was written
+   * (the outbox records `post.published` there); the batch then commits as one transaction.
+   */
+  async markPosted(
+    post: PostVersion,
+    result: PostedResult,
+    alongside?: (manager: EntityManager) => Promise<void>,
+  ): Promise<boolean> {
     const row = await this.results.add({
       ...post,
       values: [result.platformPostId, result.platformPostUrl, JSON.stringify(result.metadata)],
       constants: [],
+      alongside,
     });
     return row !== null;
   }
 
-  async markFailed(post: PostVersion, code: PostErrorCode, message: string): Promise<void> {
-    await this.dataSource.query(
+  /** False when the claim was no longer this version's (nothing written). */
+  async markFailed(
+    post: PostVersion,
+    code: PostErrorCode,
+    message: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean> {
+    const [, affected] = (await manager.query(
       `UPDATE scheduled_posts SET status = 'failed', error_code = $3, error_message = $4,
          lease_until = NULL, updated_at = now()
        WHERE ${OURS}`,
       [post.id, post.version, code, message.slice(0, 2000)],
-    );
+    )) as [unknown, number];
+    return affected > 0;
   }
 
   /**
@@ -462,14 +480,28 @@ export class ScheduledPostQueries {
         const columns = (items[0]?.values ?? []).map((_, index) =>
           items.map((item) => item.values[index]),
         );
-        const { rows } = await this.run<Row>(statement, [
+        const values = [
           items.map((item) => item.id),
           items.map((item) => item.version),
           ...columns,
           ...(items[0]?.constants ?? []),
-        ]);
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return items.map((item) => byId.get(item.id) ?? null);
+        ];
+        const answer = (rows: Row[]) => {
+          const byId = new Map(rows.map((row) => [row.id, row]));
+          return items.map((item) => byId.get(item.id) ?? null);
+        };
+        if (!items.some((item) => item.alongside))
+          return answer((await this.run<Row>(statement, values)).rows);
+        // One transaction for the batch: the statement and what goes alongside each written post
+        // commit together (a failure rolls all back, and the batcher retries each item alone).
+        return this.dataSource.transaction(async (manager) => {
+          const client = (await manager.queryRunner!.connect()) as PoolClient;
+          const { rows } = await client.query<Row>({ ...statement, values });
+          const written = new Set(rows.map((row) => row.id));
+          for (const item of items)
+            if (item.alongside && written.has(item.id)) await item.alongside(manager);
+          return answer(rows);
+        });
       },
       (item) => item.id,
     );

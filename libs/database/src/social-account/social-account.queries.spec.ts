@@ -257,7 +257,9 @@ describe('SocialAccountQueries', () => {
       await insertAccount(dataSource, owner, 'instagram'),
     ];
     await setStatus(third.id, 'disabled');
-    await accounts.markReconnectRequired(second.id);
+    expect(await accounts.markReconnectRequired(second.id)).toBe(true);
+    // Marked already: no change, so nothing for an event to report.
+    expect(await accounts.markReconnectRequired(second.id)).toBe(false);
     const statusOf = async (id: number) => (await accounts.findOwned(owner, id))?.status;
     expect(await statusOf(first.id)).toBe('active');
     expect(await statusOf(second.id)).toBe('reconnect_required');

@@ -198,12 +198,20 @@ export class SocialAccountQueries {
     );
   }
 
-  /** The platform refused the account's token for good: its owner must connect it again. */
-  async markReconnectRequired(id: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE social_accounts SET status = 'reconnect_required', updated_at = now() WHERE id = $1`,
+  /**
+   * The platform refused the account's token for good: its owner must connect it again. True
+   * when this changed the status (it was not marked already): the change an event reports.
+   */
+  async markReconnectRequired(
+    id: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<boolean> {
+    const [, affected] = (await manager.query(
+      `UPDATE social_accounts SET status = 'reconnect_required', updated_at = now()
+       WHERE id = $1 AND status <> 'reconnect_required'`,
       [id],
-    );
+    )) as [unknown, number];
+    return affected > 0;
   }
 
   /** Accounts of every user by status, for the admin dashboard. */

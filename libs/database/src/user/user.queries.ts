@@ -133,6 +133,17 @@ export class UserQueries {
     return profile?.autoValidateImages ?? false;
   }
 
+  /** The username the API shows as a resource's `user`, read with the caller's manager. */
+  async usernameOf(
+    userId: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<string> {
+    const user = await manager
+      .getRepository(User)
+      .findOneOrFail({ where: { id: userId }, select: { id: true, username: true } });
+    return user.username;
+  }
+
   /** The user row alone (no password): what the admin panel's staff wall re-reads. */
   findById(userId: number): Promise<User | null> {
     return this.dataSource.getRepository(User).findOneBy({ id: userId });
