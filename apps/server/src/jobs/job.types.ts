@@ -8,6 +8,8 @@ export enum QueueName {
   Posts = 'posts',
   /** Metrics syncs apart from publishing: an hourly batch must never delay a post due now. */
   Analytics = 'analytics',
+  /** Webhook deliveries: a slow receiver must never hold up publishing. */
+  Webhooks = 'webhooks',
 }
 
 export enum JobName {
@@ -16,6 +18,7 @@ export enum JobName {
   PublishPost = 'posts.publish',
   ReconcilePost = 'posts.reconcile',
   SyncPostAnalytics = 'posts.sync-analytics',
+  DeliverWebhook = 'webhooks.deliver',
 }
 
 export interface JobPayloads {
@@ -27,6 +30,8 @@ export interface JobPayloads {
   /** A post left in processing past its lease: decide from its checkpoint, never blindly. */
   [JobName.ReconcilePost]: { postId: number; version: number };
   [JobName.SyncPostAnalytics]: { postId: number };
+  /** `attempts` is the delivery's attempt count when enqueued: a stale job (attempt made) exits. */
+  [JobName.DeliverWebhook]: { deliveryId: number; attempts: number };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
@@ -35,6 +40,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.PublishPost]: QueueName.Posts,
   [JobName.ReconcilePost]: QueueName.Posts,
   [JobName.SyncPostAnalytics]: QueueName.Analytics,
+  [JobName.DeliverWebhook]: QueueName.Webhooks,
 };
 
 /**
