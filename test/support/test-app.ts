@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import type { DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -26,7 +27,14 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { listen?: boolean } = {},
+  options: {
+    listen?: boolean;
+    /**
+     * Values for injection tokens, whether or not the app provides them (e.g. a recording
+     * OWNER_NOTIFIER): provided by a global module, and overriding the app's own.
+     */
+    providers?: { provide: string | symbol; useValue: unknown }[];
+  } = {},
 ): Promise<TestApp> {
   const port = options.listen ? await freePort() : undefined;
   const config = loadConfig(
@@ -34,9 +42,16 @@ export async function createTestApp(
       port ? { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env } : env,
     ),
   );
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
-  }).compile();
+  const providers = options.providers ?? [];
+  const builder = Test.createTestingModule({
+    imports: [
+      AppModule.forRoot(config),
+      ...(providers.length > 0 ? [testProviders(providers)] : []),
+    ],
+  });
+  for (const { provide, useValue } of providers)
+    builder.overrideProvider(provide).useValue(useValue);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     bodyParser: false,
     logger: false,
@@ -54,5 +69,18 @@ export async function createTestApp(
       await app.close();
       await rm(config.mediaRoot, { recursive: true, force: true });
     },
+  };
+}
+
+class TestProviders {}
+
+function testProviders(
+  providers: { provide: string | symbol; useValue: unknown }[],
+): DynamicModule {
+  return {
+    module: TestProviders,
+    global: true,
+    providers,
+    exports: providers.map(({ provide }) => provide),
   };
 }
