@@ -56,8 +56,8 @@ export class WebhookDeliveryQueries {
     const rows: { id: number }[] = await manager.query(
       `WITH inserted AS (
          INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, occurred_at, data, next_attempt_at)
-         SELECT id, $2, $3, $4, $5, now() FROM webhook_endpoints
-         WHERE user_id = $1 AND is_active AND (cardinality(events) = 0 OR $3 = ANY(events))
+         SELECT id, $2::varchar, $3::varchar, $4::timestamptz, $5::jsonb, now() FROM webhook_endpoints
+         WHERE user_id = $1 AND is_active AND (cardinality(events) = 0 OR $3::varchar = ANY(events))
          ORDER BY id
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
          RETURNING id, endpoint_id
@@ -80,7 +80,7 @@ export class WebhookDeliveryQueries {
     const [row]: { id: number }[] = await manager.query(
       `WITH inserted AS (
          INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, occurred_at, data, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, now()) RETURNING id
+         VALUES ($1, $2::varchar, $3::varchar, $4::timestamptz, $5::jsonb, now()) RETURNING id
        ), counted AS (
          UPDATE webhook_endpoints SET delivery_count = delivery_count + 1 WHERE id = $1
        )
