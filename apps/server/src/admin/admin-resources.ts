@@ -33,6 +33,9 @@ import {
   TokenFamily,
   User,
   UserImageStats,
+  DELIVERY_STATUSES,
+  WebhookDelivery,
+  WebhookEndpoint,
 } from '@app/database';
 import type { ImagesService } from '../images/images.service.js';
 import type { PostsService } from '../scheduler/posts.service.js';
@@ -45,6 +48,7 @@ export const ADMIN_GROUPS = {
   Users: { name: 'Users', icon: 'Users' },
   Images: { name: 'Images', icon: 'Image' },
   Scheduler: { name: 'Scheduler', icon: 'Calendar' },
+  Webhooks: { name: 'Webhooks', icon: 'Send' },
 } as const;
 type Group = (typeof ADMIN_GROUPS)[keyof typeof ADMIN_GROUPS];
 
@@ -235,6 +239,30 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
       filter: ['scheduleId', 'outcome', 'occurrenceAt'],
       sort: newestFirst,
       properties: { outcome: { availableValues: choices(RUN_OUTCOMES) } },
+    },
+    {
+      entity: WebhookEndpoint,
+      group: ADMIN_GROUPS.Webhooks,
+      list: ['id', 'userId', 'url', 'isActive', 'deliveryCount', 'createdAt'],
+      filter: ['userId', 'url', 'isActive', 'createdAt'],
+      title: 'url',
+      sort: newestFirst,
+      // Signing secrets, even sealed, are for the worker alone.
+      hidden: ['secretEncrypted', 'previousSecretEncrypted'],
+      properties: { disabledReason: { type: 'textarea' } },
+    },
+    {
+      entity: WebhookDelivery,
+      group: ADMIN_GROUPS.Webhooks,
+      list: ['id', 'endpointId', 'eventType', 'status', 'attempts', 'lastStatusCode', 'createdAt'],
+      filter: ['endpointId', 'eventId', 'eventType', 'status', 'createdAt'],
+      title: 'eventId',
+      sort: newestFirst,
+      properties: {
+        status: { availableValues: choices(DELIVERY_STATUSES) },
+        data: { type: 'key-value' },
+        lastError: { type: 'textarea' },
+      },
     },
   ];
 }
