@@ -60,6 +60,17 @@ describe('WebhookDeliveryQueries', () => {
       expect(await deliveriesOf(endpointId)).toEqual([]);
   });
 
+  it('fans out many events at once without deadlocking on the endpoints’ counters', async () => {
+    const userId = await newUser();
+    const endpoints = [];
+    for (let i = 0; i < 10; i++) endpoints.push(await insertEndpoint(dataSource, userId));
+    const created = await Promise.all(
+      Array.from({ length: 60 }, () => queries.fanOut(userId, event())),
+    );
+    expect(created.flat()).toHaveLength(600);
+    for (const endpointId of endpoints) expect(await counterOf(endpointId)).toBe(60);
+  });
+
   it('claims each attempt once; a stale job claims nothing', async () => {
     const userId = await newUser();
     const endpointId = await insertEndpoint(dataSource, userId);

@@ -61,9 +61,13 @@ export class WebhookDeliveryQueries {
          ORDER BY id
          ON CONFLICT (endpoint_id, event_id) DO NOTHING
          RETURNING id, endpoint_id
+       ), locked AS (
+         -- Counter rows locked in id order: two fan-outs at once would otherwise deadlock.
+         SELECT id FROM webhook_endpoints WHERE id IN (SELECT endpoint_id FROM inserted)
+         ORDER BY id FOR NO KEY UPDATE
        ), counted AS (
-         UPDATE webhook_endpoints SET delivery_count = delivery_count + 1
-         WHERE id IN (SELECT endpoint_id FROM inserted)
+         UPDATE webhook_endpoints e SET delivery_count = e.delivery_count + 1
+         FROM locked WHERE e.id = locked.id
        )
        SELECT id FROM inserted`,
       [userId, event.id, event.type, event.occurredAt, event.data],
