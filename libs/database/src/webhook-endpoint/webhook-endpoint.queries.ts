@@ -115,4 +115,53 @@ export class WebhookEndpointQueries {
     );
     return rows[0] ? { userId: rows[0].user_id, url: rows[0].url } : null;
   }
+
+  /**
+   * Up to `limit` endpoints with ids above `afterId`, in id order, with their sealed secrets: one
+   * batch of a pass over every stored secret (the re-encryption), read without locks.
+   */
+  sealedSecretsAfter(afterId: number, limit: number): Promise<SealedSecrets[]> {
+    return this.dataSource
+      .getRepository(WebhookEndpoint)
+      .createQueryBuilder('endpoint')
+      .select([
+        'endpoint.id',
+        'endpoint.secretEncrypted',
+        'endpoint.previousSecretEncrypted',
+        'endpoint.previousSecretExpiresAt',
+      ])
+      .where('endpoint.id > :afterId', { afterId })
+      .orderBy('endpoint.id', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /** The endpoint's sealed secrets, its row locked until the caller's transaction ends; null when gone. */
+  lockSealedSecrets(id: number, manager: EntityManager): Promise<SealedSecrets | null> {
+    return manager
+      .getRepository(WebhookEndpoint)
+      .createQueryBuilder('endpoint')
+      .select([
+        'endpoint.id',
+        'endpoint.secretEncrypted',
+        'endpoint.previousSecretEncrypted',
+        'endpoint.previousSecretExpiresAt',
+      ])
+      .setLock('pessimistic_write')
+      .where('endpoint.id = :id', { id })
+      .getOne();
+  }
+
+  /** The same secrets sealed anew; `updated_at` left alone (nothing the owner sees changed). */
+  async resealSecrets(
+    id: number,
+    sealed: Pick<SealedSecrets, 'secretEncrypted' | 'previousSecretEncrypted'>,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query(
+      `UPDATE webhook_endpoints SET secret_encrypted = $2, previous_secret_encrypted = $3
+       WHERE id = $1`,
+      [id, sealed.secretEncrypted, sealed.previousSecretEncrypted],
+    );
+  }
 }
