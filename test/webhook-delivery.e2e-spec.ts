@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventConsumers } from '../apps/server/src/events/event-consumers.js';
+import { WebhookDeliverySweep } from '../apps/server/src/webhooks/webhook-delivery.sweep.js';
 import {
   type DomainEvent,
   type EventType,
@@ -379,6 +380,25 @@ describe('webhook delivery', () => {
     expect(latest.attempts).toBe(4);
     const read = await app.http().get(`/api/webhooks/${endpoint.id}/`).set(bearer(owner.access));
     expect(read.body).toMatchObject({ is_active: true, disabled_reason: null });
+  });
+
+  it('queues again a pending delivery whose job was lost (the sweep), with the same webhook-id', async () => {
+    const { owner, inbox, endpoint } = await subscribed();
+    // As if the process died between the fan-out's commit and its enqueue, a minute ago.
+    await app.dataSource.query(
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, occurred_at, data, next_attempt_at)
+       VALUES ($1, 'evt-lost-job', 'post.failed', now(), '{"id": 7}', now() - interval '1 minute')`,
+      [endpoint.id],
+    );
+    expect(await app.app.get(WebhookDeliverySweep).tick()).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (inbox.received.length === 1 ? true : undefined));
+    expect(inbox.received[0]).toMatchObject({
+      id: 'evt-lost-job',
+      verifiedWith: [endpoint.secret],
+      body: { type: 'post.failed', data: { id: 7 } },
+    });
+    const [delivery] = await deliveriesOf(app, owner, endpoint.id);
+    expect(delivery).toMatchObject({ event_id: 'evt-lost-job' });
   });
 
   /** Deliveries that failed earlier, written straight into the log. */
