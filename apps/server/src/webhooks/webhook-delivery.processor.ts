@@ -12,7 +12,7 @@ import { WebhookDeliveriesService } from './webhook-deliveries.service.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { type AttemptResult, DELIVERY_TIMEOUT_MS, sendWebhook } from './webhook-sender.js';
 import { signatureHeader } from './webhook-signature.js';
-import { checkWebhookTarget, WebhookTargetRefused } from './webhook-target.js';
+import { checkWebhookTarget, type WebhookTarget, WebhookTargetRefused } from './webhook-target.js';
 
 /**
  * How far an attempt pushes its delivery's next attempt while it runs: past the attempt's own
@@ -63,11 +63,15 @@ export class WebhookDeliveryProcessor {
     return { outcome: 'failed' };
   }
 
-  /** Checks the target again (DNS may have changed), signs, sends. Never throws. */
+  /**
+   * Checks the target again (DNS may have changed), signs, sends. Throws only on the unexpected
+   * (a secret no key of the ring opens): the job fails, the delivery stays pending, and the sweep
+   * tries it again once the attempt's lease has passed.
+   */
   private async attempt(delivery: ClaimedDelivery): Promise<AttemptResult & { final?: boolean }> {
     if (!delivery.endpointActive && delivery.eventType !== 'ping')
       return { ok: false, statusCode: null, error: 'The endpoint is disabled.', final: true };
-    let target;
+    let target: WebhookTarget;
     try {
       target = await checkWebhookTarget(delivery.url, this.endpoints.policy);
     } catch (error) {
