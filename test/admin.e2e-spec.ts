@@ -149,7 +149,7 @@ describe('administration: sign-in and access', () => {
     expect(board.headers['content-type']).toMatch(/^text\/html/);
     const { body } = await agent.get('/admin/queues/api/queues').expect(200);
     const names = (body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['analytics', 'events', 'images', 'maintenance', 'posts']);
+    expect(names).toEqual(['analytics', 'events', 'images', 'maintenance', 'posts', 'webhooks']);
   });
 
   it('lets superusers, not staff, change the queues from the board', async () => {
@@ -367,6 +367,8 @@ describe('administration: resources', () => {
     expect(group('ScheduledPost')?.name).toBe('Scheduler');
     expect(group('SocialAccount')?.name).toBe('Scheduler');
     expect(group('OutboxEvent')?.name).toBe('Events');
+    expect(group('WebhookEndpoint')?.name).toBe('Webhooks');
+    expect(group('WebhookDelivery')?.name).toBe('Webhooks');
     for (const { id } of resources) {
       const { body } = await staff.get(`/admin/api/resources/${id}/actions/list`).expect(200);
       expect(body.meta.total).toEqual(expect.any(Number));
@@ -437,6 +439,53 @@ describe('administration: resources', () => {
     expect(fields('SocialAccount')).toContain('platform');
     expect(fields('SocialAccount')).not.toContain('accessTokenEncrypted');
     expect(fields('SocialAccount')).not.toContain('refreshTokenEncrypted');
+    expect(fields('WebhookEndpoint')).toContain('url');
+    expect(fields('WebhookEndpoint')).not.toContain('secretEncrypted');
+    expect(fields('WebhookEndpoint')).not.toContain('previousSecretEncrypted');
+  });
+
+  it('shows webhook endpoints and deliveries, never a signing secret', async () => {
+    const owner = await registerUser(app);
+    const created = await app
+      .http()
+      .post('/api/webhooks/')
+      .set(bearer(owner.access))
+      .send({ url: 'https://93.184.215.14/hooks' })
+      .expect(201);
+    const id = created.body.id as number;
+    await app
+      .http()
+      .post(`/api/webhooks/${id}/rotate-secret/`)
+      .set(bearer(owner.access))
+      .expect(200);
+    await app.http().post(`/api/webhooks/${id}/test/`).set(bearer(owner.access)).expect(202);
+    const [stored] = await app.dataSource.query(
+      'SELECT secret_encrypted, previous_secret_encrypted FROM webhook_endpoints WHERE id = $1',
+      [id],
+    );
+    const shown = await staff
+      .get(`/admin/api/resources/WebhookEndpoint/records/${id}/show`)
+      .expect(200);
+    const list = await staff
+      .get('/admin/api/resources/WebhookEndpoint/actions/list')
+      .query({ 'filters.userId': String(owner.id) })
+      .expect(200);
+    for (const text of [shown.text, list.text]) {
+      expect(text).toContain('https://93.184.215.14/hooks');
+      expect(text).not.toMatch(/[sS]ecretEncrypted/);
+      expect(text).not.toContain(created.body.secret.slice(6));
+      expect(text).not.toContain(stored.secret_encrypted);
+      expect(text).not.toContain(stored.previous_secret_encrypted);
+    }
+    const deliveries = await staff
+      .get('/admin/api/resources/WebhookDelivery/actions/list')
+      .query({ 'filters.endpointId': String(id) })
+      .expect(200);
+    expect(
+      deliveries.body.records.map(
+        (record: { params: { eventType: string } }) => record.params.eventType,
+      ),
+    ).toEqual(['ping']);
   });
 
   it('filters and sorts only by the offered fields: a hidden hash or token is no oracle', async () => {
@@ -989,6 +1038,7 @@ describe('administration: dashboard', () => {
       'images',
       'maintenance',
       'posts',
+      'webhooks',
     ]);
     expect(body.queues.posts.delayed).toBeGreaterThanOrEqual(1);
 

@@ -216,7 +216,8 @@ describe('CLI', () => {
       expect(exit.stderr).toBe('');
       expect(exit.code).toBe(0);
       expect(exit.stdout).toBe(
-        'Re-encrypted the tokens of 3 account(s); 0 already used the first key.\n',
+        'Re-encrypted the tokens of 3 account(s); 0 already used the first key.\n' +
+          'Re-encrypted the secrets of 0 webhook endpoint(s); 0 already used the first key.\n',
       );
 
       const rows = await sealedRows();
@@ -252,7 +253,8 @@ describe('CLI', () => {
       const exit = await reencrypt([keyB, keyA]);
       expect(exit.code).toBe(0);
       expect(exit.stdout).toBe(
-        'Re-encrypted the tokens of 0 account(s); 3 already used the first key.\n',
+        'Re-encrypted the tokens of 0 account(s); 3 already used the first key.\n' +
+          'Re-encrypted the secrets of 0 webhook endpoint(s); 0 already used the first key.\n',
       );
       expect(await sealedRows()).toEqual(before);
     });

@@ -89,6 +89,12 @@ describe('Idempotency-Key on the creating POSTs', () => {
         access_token: 'x-token',
       }),
     ],
+    [
+      'webhooks/',
+      '/api/webhooks/',
+      'webhook_endpoints',
+      () => ({ url: `https://93.184.215.14/hooks/${++serial}` }),
+    ],
   ];
 
   describe.each(endpoints)('POST %s', (_name, path, table, body) => {
@@ -196,6 +202,7 @@ describe('Idempotency-Key on the creating POSTs', () => {
     '/api/scheduler/schedule/',
     '/api/scheduler/schedules/',
     '/api/scheduler/accounts/',
+    '/api/webhooks/',
   ])('documents the header, 409 and 422 in OpenAPI on POST %s', async (path) => {
     const { body } = await app.http().get('/api/docs-json').expect(200);
     const paths = body.paths as Record<string, Record<string, Record<string, unknown>>>;

@@ -57,6 +57,7 @@ describe('malformed input', () => {
         { platform: 'twitter', account_id: '42', access_token: 'token' },
         true,
       ],
+      ['post', '/api/webhooks/', { url: 'https://93.184.215.14/hooks' }, true],
     ] as const;
 
   /** Sends a raw JSON text, as a client that builds its own would. */
@@ -153,6 +154,12 @@ describe('malformed input', () => {
           { platform: 'twitter', account_id: '42', access_token: 'tok\ud800en' },
           'access_token',
         ],
+        [
+          'post',
+          '/api/webhooks/',
+          { url: 'https://93.184.215.14/hooks', description: 'Or\udc00ders' },
+          'description',
+        ],
       ];
       for (const [method, path, body, field] of cases) {
         // JSON.stringify writes a lone surrogate as its `\ud800` escape, as such clients send it.
@@ -223,6 +230,8 @@ describe('malformed input', () => {
       '/api/scheduler/schedules/2147483648/',
       '/api/scheduler/posts/2147483648/',
       '/api/scheduler/accounts/12345678901234567890/',
+      '/api/webhooks/2147483648/',
+      '/api/webhooks/2147483648/deliveries/',
     ])('GET %s (beyond the id column) is a 404', async (path) => {
       expectProblem(await app.http().get(path).set(bearer(user.access)), 404);
     });

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import type { DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -32,6 +33,11 @@ export async function createTestApp(
     listen?: boolean;
     /** Registered before the app starts, so a worker hands them every event from its first job. */
     eventConsumers?: EventConsumer[];
+    /**
+     * Values for injection tokens, whether or not the app provides them (e.g. a recording
+     * OWNER_NOTIFIER): provided by a global module, and overriding the app's own.
+     */
+    providers?: { provide: string | symbol; useValue: unknown }[];
   } = {},
 ): Promise<TestApp> {
   const port = options.listen ? await freePort() : undefined;
@@ -40,9 +46,16 @@ export async function createTestApp(
       port ? { PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env } : env,
     ),
   );
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
-  }).compile();
+  const providers = options.providers ?? [];
+  const builder = Test.createTestingModule({
+    imports: [
+      AppModule.forRoot(config),
+      ...(providers.length > 0 ? [testProviders(providers)] : []),
+    ],
+  });
+  for (const { provide, useValue } of providers)
+    builder.overrideProvider(provide).useValue(useValue);
+  const moduleRef = await builder.compile();
   for (const consumer of options.eventConsumers ?? [])
     moduleRef.get(EventConsumers).register(consumer);
   const app = moduleRef.createNestApplication<NestExpressApplication>({
@@ -62,5 +75,18 @@ export async function createTestApp(
       await app.close();
       await rm(config.mediaRoot, { recursive: true, force: true });
     },
+  };
+}
+
+class TestProviders {}
+
+function testProviders(
+  providers: { provide: string | symbol; useValue: unknown }[],
+): DynamicModule {
+  return {
+    module: TestProviders,
+    global: true,
+    providers,
+    exports: providers.map(({ provide }) => provide),
   };
 }

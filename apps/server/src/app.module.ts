@@ -17,6 +17,7 @@ import { JobsModule } from './jobs/jobs.module.js';
 import { MediaModule } from './media/media.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /**
  * One module tree for every role. The roles only decide what runs: HTTP is served when `api`
@@ -66,6 +67,7 @@ export class AppModule {
         AuthModule,
         ImagesModule,
         SchedulerModule,
+        WebhooksModule,
         AdminPanelModule.forRoot(config),
       ],
       providers: [

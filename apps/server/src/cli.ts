@@ -10,6 +10,7 @@ import { createUserWithProfile } from './auth/user-accounts.js';
 import { revertLastMigration, runMigrations } from './boot/migrate.js';
 import { preflight, PreflightError } from './boot/preflight.js';
 import { reencryptAllTokens } from './scheduler/token-reencryption.js';
+import { reencryptWebhookSecrets } from './webhooks/webhook-secret-reencryption.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -19,7 +20,7 @@ Commands:
       terminal; without a terminal every option is required. Django's password rules apply.
   migrate            Applies pending migrations.
   migrate:revert     Reverts the last applied migration.
-  tokens:reencrypt   Seals every stored account token under the first key of
+  tokens:reencrypt   Seals every stored account token (and webhook secret) under the first key of
       TOKEN_ENCRYPTION_KEYS (rotation: put the new key first, run this, then drop the old key).
       Exits 1 when some account's tokens open with no key of the ring.
 `;
@@ -102,10 +103,20 @@ async function reencryptTokens(databaseUrl: string, cipher: TokenCipher): Promis
     process.stdout.write(
       `Re-encrypted the tokens of ${resealed} account(s); ${current} already used the first key.\n`,
     );
-    if (unreadable.length === 0) return 0;
-    process.stderr.write(
-      `Error: no key of the ring opens the tokens of account(s) ${unreadable.join(', ')}; they were left as they were.\n`,
+    // Webhook signing secrets are sealed with the same ring.
+    const webhooks = await reencryptWebhookSecrets(dataSource, cipher);
+    process.stdout.write(
+      `Re-encrypted the secrets of ${webhooks.resealed} webhook endpoint(s); ${webhooks.current} already used the first key.\n`,
     );
+    if (unreadable.length === 0 && webhooks.unreadable.length === 0) return 0;
+    if (unreadable.length > 0)
+      process.stderr.write(
+        `Error: no key of the ring opens the tokens of account(s) ${unreadable.join(', ')}; they were left as they were.\n`,
+      );
+    if (webhooks.unreadable.length > 0)
+      process.stderr.write(
+        `Error: no key of the ring opens the secrets of webhook endpoint(s) ${webhooks.unreadable.join(', ')}; they were left as they were.\n`,
+      );
     return 1;
   } finally {
     await dataSource.destroy();

@@ -12,6 +12,8 @@ import { SocialAccount } from './social-account/social-account.entity.js';
 import { TokenFamily } from './token-family/token-family.entity.js';
 import { User } from './user/user.entity.js';
 import { UserImageStats } from './user-image-stats/user-image-stats.entity.js';
+import { WebhookDelivery } from './webhook-delivery/webhook-delivery.entity.js';
+import { WebhookEndpoint } from './webhook-endpoint/webhook-endpoint.entity.js';
 
 /** Every entity, listed explicitly: globs don't survive ESM and the jest/tsc layouts. */
 export const ENTITIES = [
@@ -29,4 +31,6 @@ export const ENTITIES = [
   PostingSchedule,
   ScheduleRun,
   OutboxEvent,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];

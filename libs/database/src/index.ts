@@ -35,3 +35,7 @@ export * from './posting-schedule/posting-schedule.queries.js';
 export * from './schedule-run/schedule-run.queries.js';
 export * from './user-image-stats/user-image-stats.queries.js';
 export * from './event/event.queries.js';
+export * from './webhook-endpoint/webhook-endpoint.entity.js';
+export * from './webhook-endpoint/webhook-endpoint.queries.js';
+export * from './webhook-delivery/webhook-delivery.entity.js';
+export * from './webhook-delivery/webhook-delivery.queries.js';

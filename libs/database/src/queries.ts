@@ -11,6 +11,8 @@ import { SocialAccountQueries } from './social-account/social-account.queries.js
 import { TokenFamilyQueries } from './token-family/token-family.queries.js';
 import { UserImageStatsQueries } from './user-image-stats/user-image-stats.queries.js';
 import { UserQueries } from './user/user.queries.js';
+import { WebhookDeliveryQueries } from './webhook-delivery/webhook-delivery.queries.js';
+import { WebhookEndpointQueries } from './webhook-endpoint/webhook-endpoint.queries.js';
 
 /** Every queries class, provided and exported by DatabaseModule. */
 export const QUERIES = [
@@ -27,4 +29,6 @@ export const QUERIES = [
   TokenFamilyQueries,
   UserImageStatsQueries,
   UserQueries,
+  WebhookDeliveryQueries,
+  WebhookEndpointQueries,
 ];

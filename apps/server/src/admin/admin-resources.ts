@@ -34,6 +34,9 @@ import {
   TokenFamily,
   User,
   UserImageStats,
+  DELIVERY_STATUSES,
+  WebhookDelivery,
+  WebhookEndpoint,
 } from '@app/database';
 import { EVENT_TYPES } from '../events/event.types.js';
 import type { ImagesService } from '../images/images.service.js';
@@ -48,6 +51,7 @@ export const ADMIN_GROUPS = {
   Images: { name: 'Images', icon: 'Image' },
   Scheduler: { name: 'Scheduler', icon: 'Calendar' },
   Events: { name: 'Events', icon: 'Bell' },
+  Webhooks: { name: 'Webhooks', icon: 'Send' },
 } as const;
 type Group = (typeof ADMIN_GROUPS)[keyof typeof ADMIN_GROUPS];
 
@@ -248,6 +252,30 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
       sort: { sortBy: 'createdAt', direction: 'desc' },
       properties: {
         type: { availableValues: choices(EVENT_TYPES) },
+        data: { type: 'key-value' },
+        lastError: { type: 'textarea' },
+      },
+    },
+    {
+      entity: WebhookEndpoint,
+      group: ADMIN_GROUPS.Webhooks,
+      list: ['id', 'userId', 'url', 'isActive', 'deliveryCount', 'createdAt'],
+      filter: ['userId', 'url', 'isActive', 'createdAt'],
+      title: 'url',
+      sort: newestFirst,
+      // Signing secrets, even sealed, are for the worker alone.
+      hidden: ['secretEncrypted', 'previousSecretEncrypted'],
+      properties: { disabledReason: { type: 'textarea' } },
+    },
+    {
+      entity: WebhookDelivery,
+      group: ADMIN_GROUPS.Webhooks,
+      list: ['id', 'endpointId', 'eventType', 'status', 'attempts', 'lastStatusCode', 'createdAt'],
+      filter: ['endpointId', 'eventId', 'eventType', 'status', 'createdAt'],
+      title: 'eventId',
+      sort: newestFirst,
+      properties: {
+        status: { availableValues: choices(DELIVERY_STATUSES) },
         data: { type: 'key-value' },
         lastError: { type: 'textarea' },
       },

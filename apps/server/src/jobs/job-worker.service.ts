@@ -48,6 +48,7 @@ export class JobWorker implements OnApplicationBootstrap {
     if (queue === QueueName.Posts) return this.config.publishing.concurrency;
     if (queue === QueueName.Analytics) return this.config.publishing.analyticsConcurrency;
     if (queue === QueueName.Events) return this.config.events.concurrency;
+    if (queue === QueueName.Webhooks) return this.config.webhooks.concurrency;
     return 1;
   }
 

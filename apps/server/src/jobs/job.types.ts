@@ -10,6 +10,8 @@ export enum QueueName {
   Analytics = 'analytics',
   /** The outbox's dispatch: events reach their consumers apart from the work that made them. */
   Events = 'events',
+  /** Webhook deliveries: a slow receiver must never hold up publishing. */
+  Webhooks = 'webhooks',
 }
 
 export enum JobName {
@@ -19,6 +21,7 @@ export enum JobName {
   ReconcilePost = 'posts.reconcile',
   SyncPostAnalytics = 'posts.sync-analytics',
   DispatchEvent = 'events.dispatch',
+  DeliverWebhook = 'webhooks.deliver',
 }
 
 export interface JobPayloads {
@@ -32,6 +35,8 @@ export interface JobPayloads {
   [JobName.SyncPostAnalytics]: { postId: number };
   /** Hands the recorded event to every consumer; the job id is the event's, so never doubled. */
   [JobName.DispatchEvent]: { eventId: string };
+  /** `attempts` is the delivery's attempt count when enqueued: a stale job (attempt made) exits. */
+  [JobName.DeliverWebhook]: { deliveryId: number; attempts: number };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
@@ -41,6 +46,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.ReconcilePost]: QueueName.Posts,
   [JobName.SyncPostAnalytics]: QueueName.Analytics,
   [JobName.DispatchEvent]: QueueName.Events,
+  [JobName.DeliverWebhook]: QueueName.Webhooks,
 };
 
 /**

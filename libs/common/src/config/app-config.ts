@@ -109,6 +109,14 @@ export interface AppConfig {
     };
   };
   mail: { smtpUrl?: string; from: string };
+  webhooks: {
+    /** Delay before each retry of a failed delivery; once they are spent the delivery is failed. */
+    retryScheduleMs: number[];
+    /** Lets endpoints on loopback and private networks through (tests, a closed network); off by default. */
+    allowPrivateNetworks: boolean;
+    /** Deliveries at once in one worker process (they wait on the receivers, not the CPU). */
+    concurrency: number;
+  };
   /** Lines worth logging once the logger exists (development secrets in use, provider chosen). */
   notices: string[];
 }

@@ -300,6 +300,28 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('retries webhooks after 5s, 5m, 30m, 2h, 5h, 10h, 10h and refuses private networks by default', () => {
+    const defaults = loadConfig({});
+    expect(defaults.webhooks.retryScheduleMs).toEqual(
+      [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map((seconds) => seconds * 1000),
+    );
+    expect(defaults.webhooks.allowPrivateNetworks).toBe(false);
+    const set = loadConfig({
+      WEBHOOK_RETRY_SCHEDULE: '1s, 2s,3m',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
+    expect(set.webhooks.retryScheduleMs).toEqual([1000, 2000, 180_000]);
+    expect(set.webhooks.allowPrivateNetworks).toBe(true);
+    const problems = problemsFor({
+      WEBHOOK_RETRY_SCHEDULE: '1s,soon',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'yes',
+    });
+    expect(namesIn(problems).sort()).toEqual([
+      'WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+      'WEBHOOK_RETRY_SCHEDULE',
+    ]);
+  });
+
   it('reports every problem together in one error', () => {
     const problems = problemsFor({
       NODE_ENV: 'production',

@@ -264,11 +264,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
     },
     mail: { smtpUrl, from: get('MAIL_FROM') ?? 'Image Automation <no-reply@localhost>' },
+    webhooks: {
+      retryScheduleMs: parseRetrySchedule(
+        get('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE,
+        problems,
+      ),
+      allowPrivateNetworks: boolean('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+      concurrency: integer('WEBHOOK_WORKER_CONCURRENCY', 50, 1, 500),
+    },
     notices,
   };
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** api.md: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (about a day and a half in all). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+
+/** WEBHOOK_RETRY_SCHEDULE: comma-separated durations (`1s,2s,3s`), one per retry, at most 20. */
+function parseRetrySchedule(raw: string, problems: string[]): number[] {
+  const seconds = raw.split(',').map((entry) => parseDurationSeconds(entry));
+  if (seconds.length > 20 || seconds.some((value) => value === null)) {
+    problems.push(
+      `WEBHOOK_RETRY_SCHEDULE must be up to 20 comma-separated durations, like 5s,5m,30m,2h (got "${raw}")`,
+    );
+    return parseRetrySchedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE, []);
+  }
+  return seconds.map((value) => value! * 1000);
 }
 
 /** Express's names for address ranges, accepted in TRUST_PROXY's list as Express accepts them. */
