@@ -8,8 +8,9 @@
 // Set-based SQL (INSERT ... SELECT ... FROM generate_series) in one transaction. The counter
 // triggers are disabled for the inserts inside that transaction and the counters recomputed
 // exactly from the tables afterwards, as for the images. Nothing here is due: the posts are
-// posted, failed or cancelled in the past, or scheduled more than a year ahead, and the schedules
-// are paused, so that no worker of another benchmark on this database picks any of them up.
+// posted, failed or cancelled more than 30 days ago (the analytics sync looks at posts of the
+// last 30 days), or scheduled more than a year ahead, and the schedules are paused, so that no
+// worker of another benchmark on this database picks any of them up.
 export const LISTS_ROWS = 1_000_000;
 export const LISTS_OWNER_ROWS = 100_000;
 export const LISTS_SEED_VERSION = 1;
@@ -28,6 +29,8 @@ export async function listsSeedState(client, ownerId) {
             (SELECT count(*) FROM scheduled_posts WHERE user_id = $1 AND caption LIKE 'Bench post %')::int AS posts,
             (SELECT count(*) FROM image_tags WHERE user_id = $1 AND name LIKE 'bench-%')::int AS tags,
             (SELECT count(*) FROM image_generation_history WHERE user_id = $1)::int AS history,
+            (SELECT count(*) FROM scheduled_posts WHERE caption LIKE 'Bench post %'
+                AND posted_at > now() - interval '30 days')::int AS recent,
             (SELECT max(id) FROM posting_schedules WHERE user_id = $1 AND name LIKE 'Bench schedule %') AS schedule_id`,
     [ownerId],
   );
@@ -37,7 +40,8 @@ export async function listsSeedState(client, ownerId) {
     row.schedules === LISTS_OWNER_ROWS &&
     row.posts === LISTS_OWNER_ROWS &&
     row.tags === LISTS_OWNER_ROWS - 40 &&
-    row.history >= LISTS_OWNER_ROWS;
+    row.history >= LISTS_OWNER_ROWS &&
+    row.recent === 0;
   return { seeded, scheduleId: row.schedule_id };
 }
 
@@ -126,13 +130,13 @@ export async function seedLists(client, ownerId, log) {
        SELECT ${userOf('i')}, CASE WHEN i % 10 = 0 THEN i END, (${sqlArray(PLATFORMS)})[1 + i / 10 % 5],
               format('Bench post %s: fresh from the bench', i), '#bench #lists',
               CASE WHEN i % 10 = 9 THEN now() + interval '400 days' + i * interval '1 minute'
-                   ELSE now() - interval '365 days' + i * interval '31536 milliseconds' END,
+                   ELSE now() - interval '396 days' + i * interval '31536 milliseconds' END,
               CASE i % 10 WHEN 9 THEN 'scheduled' WHEN 8 THEN 'failed' WHEN 7 THEN 'cancelled' ELSE 'posted' END,
-              CASE WHEN i % 10 < 7 THEN now() - interval '365 days' + i * interval '31536 milliseconds' END,
+              CASE WHEN i % 10 < 7 THEN now() - interval '396 days' + i * interval '31536 milliseconds' END,
               CASE WHEN i % 10 < 7 THEN format('1784%s', i) END,
               '{}'::jsonb,
-              now() - interval '366 days' + i * interval '31536 milliseconds',
-              now() - interval '366 days' + i * interval '31536 milliseconds'
+              now() - interval '397 days' + i * interval '31536 milliseconds',
+              now() - interval '397 days' + i * interval '31536 milliseconds'
          FROM generate_series(1, ${LISTS_ROWS}) i, ${others}`,
     );
     // What the triggers would have counted (migration ListCounters), and the history's counter.
