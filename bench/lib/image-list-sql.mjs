@@ -1,42 +1,95 @@
-// The statements the app sends PostgreSQL for `GET /api/images/` (ImagesService.list, through
-// GeneratedImageQueries, UserImageStatsQueries and ImageTagQueries), as TypeORM builds them: the
-// bare server sends these, and the image-list benchmark checks at each run, against a copy of the
-// app that writes down its SQL (bench/lib/sql-capture.mjs), that the app still sends exactly
-// these, with the same values.
+// The SQL of `GET /api/images/`, two ways:
+//   - COPY: the statements the app sends (the bearer check, then ImagesService.list's one
+//     statement, GeneratedImageQueries.listOfOwner). The copy bare server sends these, and the
+//     image-list benchmark checks at each run, against a copy of the app that writes down its SQL
+//     (bench/lib/sql-capture.mjs), that the app still sends exactly these, with the same values.
+//   - BEST: the fastest plain SQL for the same answer, written by hand for the best bare server:
+//     ONE statement for the bearer check, the counters row, the page and its tag names, with
+//     only the columns the answer shows and the timestamps already as ISO strings.
 import { FIND_AUTHENTICATED } from './bare-auth.mjs';
 
-/** `findOneBy({ userId })` on UserImageStats (UserImageStatsQueries.ofUser): the counters row. */
-export const STATS_QUERY = `SELECT "UserImageStats"."user_id" AS "UserImageStats_user_id", "UserImageStats"."total" AS "UserImageStats_total", "UserImageStats"."pending" AS "UserImageStats_pending", "UserImageStats"."generating" AS "UserImageStats_generating", "UserImageStats"."generated" AS "UserImageStats_generated", "UserImageStats"."validated" AS "UserImageStats_validated", "UserImageStats"."rejected" AS "UserImageStats_rejected", "UserImageStats"."failed" AS "UserImageStats_failed", "UserImageStats"."total_generation_time" AS "UserImageStats_total_generation_time", "UserImageStats"."timed_count" AS "UserImageStats_timed_count", "UserImageStats"."history_count" AS "UserImageStats_history_count" FROM "user_image_stats" "UserImageStats" WHERE (("UserImageStats"."user_id" = $1)) LIMIT 1`;
+const LIST_COLUMNS = `i.id, i.prompt, i.negative_prompt AS "negativePrompt", i.status, i.style, i.width, i.height, i.quality, i.provider, i.image_url AS "imageUrl", i.master_key AS "masterKey", i.rendition_key AS "renditionKey", i.thumbnail_key AS "thumbnailKey", i.error_message AS "errorMessage", i.metadata, i.generation_time AS "generationTime", i.progress, i.validated_at AS "validatedAt", i.validation_notes AS "validationNotes", i.created_at AS "createdAt", i.updated_at AS "updatedAt"`;
 
-const PAGE_SELECT = `SELECT "image"."id" AS "image_id", "image"."user_id" AS "image_user_id", "image"."prompt" AS "image_prompt", "image"."negative_prompt" AS "image_negative_prompt", "image"."status" AS "image_status", "image"."style" AS "image_style", "image"."width" AS "image_width", "image"."height" AS "image_height", "image"."quality" AS "image_quality", "image"."provider" AS "image_provider", "image"."image_url" AS "image_image_url", "image"."original_key" AS "image_original_key", "image"."master_key" AS "image_master_key", "image"."rendition_key" AS "image_rendition_key", "image"."thumbnail_key" AS "image_thumbnail_key", "image"."error_message" AS "image_error_message", "image"."metadata" AS "image_metadata", "image"."generation_time" AS "image_generation_time", "image"."progress" AS "image_progress", "image"."generation" AS "image_generation", "image"."validated_at" AS "image_validated_at", "image"."validation_notes" AS "image_validation_notes", "image"."created_at" AS "image_created_at", "image"."updated_at" AS "image_updated_at" FROM "generated_images" "image"`;
+const TAGS_OF_ROW = `LEFT JOIN LATERAL (SELECT array_agg(tag.name ORDER BY tag.name) AS names FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id WHERE link.image_id = i.id) t ON true`;
+
+/** The image's id among the links of the user's tags named $n. */
+const withTags = (alias, n) =>
+  `${alias}.id IN (SELECT link.image_id FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id WHERE tag.user_id = $1 AND tag.name = ANY($${n}::varchar[]))`;
 
 /**
- * The page (GeneratedImageQueries.pageOfOwner), default ordering (-created_at, then -id), as a
- * deferred join: the page's ids from the list's index alone, then their rows. TypeORM writes LIMIT
- * and OFFSET into the text (OFFSET 0 included), so each page is a statement of its own.
+ * GeneratedImageQueries.listOfOwner's statement (listStatement()) for the default ordering
+ * (-created_at, then -id) and a status or tags filter (or neither); its values.
  */
-export function pageQuery({ status, limit, offset }) {
-  const where = status
-    ? `WHERE "ranked"."user_id" = $1 AND "ranked"."status" = $2`
-    : `WHERE "ranked"."user_id" = $1`;
-  return `${PAGE_SELECT} INNER JOIN (SELECT "ranked"."id" AS "id" FROM "generated_images" "ranked" ${where} ORDER BY "ranked"."created_at" DESC, "ranked"."id" DESC LIMIT ${limit} OFFSET ${offset}) "page" ON page.id = "image"."id" ORDER BY "image"."created_at" DESC, "image"."id" DESC`;
+export function appListStatement({ userId, status, tags, limit, offset }) {
+  const values = [userId];
+  const ranked = ['ranked.user_id = $1'];
+  if (status) ranked.push(`ranked.status = $${values.push(status)}`);
+  if (tags) ranked.push(withTags('ranked', values.push(tags)));
+  let count;
+  if (!tags) {
+    count = `coalesce((SELECT s.${status ?? 'total'} FROM user_image_stats s WHERE s.user_id = $1), 0)`;
+  } else {
+    const counted = ['counted.user_id = $1'];
+    if (status) counted.push(`counted.status = $${values.push(status)}`);
+    counted.push(withTags('counted', values.push(tags)));
+    count = `(SELECT count(*)::int FROM generated_images counted WHERE ${counted.join(' AND ')})`;
+  }
+  const l = values.push(limit);
+  const o = values.push(offset);
+  const text =
+    `SELECT c.count, ${LIST_COLUMNS}, coalesce(t.names, '{}') AS tags` +
+    ` FROM (SELECT ${count} AS count) c` +
+    ` LEFT JOIN LATERAL (SELECT ranked.id FROM generated_images ranked WHERE ${ranked.join(' AND ')}` +
+    ` ORDER BY ranked.created_at DESC, ranked.id DESC LIMIT $${l} OFFSET $${o}) page ON true` +
+    ` LEFT JOIN generated_images i ON i.id = page.id ${TAGS_OF_ROW}` +
+    ` ORDER BY i.created_at DESC, i.id DESC`;
+  return { text, values };
 }
 
-/** ImageTagQueries.namesByImage, with its line breaks and indentation. */
-export const TAG_NAMES_QUERY = `SELECT link.image_id, tag.name FROM generated_image_tags link
-       JOIN image_tags tag ON tag.id = link.tag_id AND tag.user_id = $2
-       WHERE link.image_id = ANY($1::int[]) ORDER BY tag.name`;
+/** Every statement of one list request, in the app's order: the bearer check, then the list. */
+export function listStatements({ familyId, userId, status, tags, limit, offset }) {
+  return [
+    { text: FIND_AUTHENTICATED, values: [familyId, userId] },
+    appListStatement({ userId, status, tags, limit, offset }),
+  ];
+}
+
+const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const iso = (column) => `to_char(${column} AT TIME ZONE 'UTC', ${ISO})`;
 
 /**
- * Every statement of one list request, in the app's order: the bearer check, then the counters
- * row and the page (sent together), then the tag names of the page's images (when it has any).
+ * The best bare server's one statement: $1 the token's family, $2 the user, $3 the page size,
+ * $4 the offset, then the status ($5) or the tag names ($5). One row per image (a single row
+ * with a null id for an empty page); no row at all when the bearer check fails. The counters
+ * row gives the count without a filter or with a status; with tags, the count comes from the
+ * tags' links (an image carries a tag once, so the links of one tag count its images; with
+ * several tags, the distinct images), never from the owner's 100,000 rows.
  */
-export function listStatements({ familyId, userId, status, limit, offset, imageIds }) {
-  const statements = [
-    { text: FIND_AUTHENTICATED, values: [familyId, userId] },
-    { text: STATS_QUERY, values: [userId] },
-    { text: pageQuery({ status, limit, offset }), values: status ? [userId, status] : [userId] },
-  ];
-  if (imageIds.length > 0) statements.push({ text: TAG_NAMES_QUERY, values: [imageIds, userId] });
-  return statements;
+export function bestListStatement({ familyId, userId, status, tags, limit, offset }) {
+  const values = [familyId, userId, limit, offset];
+  const where = ['r.user_id = $2'];
+  let count = `coalesce((SELECT s.${status ?? 'total'} FROM user_image_stats s WHERE s.user_id = $2), 0)`;
+  if (status) where.push(`r.status = $${values.push(status)}`);
+  if (tags) {
+    const n = values.push(tags);
+    const linked = `SELECT link.image_id FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id WHERE tag.user_id = $2 AND tag.name = ANY($${n}::varchar[])`;
+    where.push(`r.id IN (${linked})`);
+    count = status
+      ? `(SELECT count(*)::int FROM generated_images x WHERE x.id IN (${linked}) AND x.status = $5)`
+      : `(SELECT count(DISTINCT link.image_id)::int FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id WHERE tag.user_id = $2 AND tag.name = ANY($${n}::varchar[]))`;
+  }
+  const text =
+    `SELECT u.username, c.count, i.id, i.prompt, i.negative_prompt, i.image_url, i.master_key,` +
+    ` i.thumbnail_key, i.rendition_key, i.status, i.error_message, i.style, i.width, i.height,` +
+    ` i.quality, i.provider, i.metadata, i.generation_time, i.progress,` +
+    ` ${iso('i.validated_at')} AS validated_at, i.validation_notes, t.names,` +
+    ` ${iso('i.created_at')} AS created_at, ${iso('i.updated_at')} AS updated_at` +
+    ` FROM users u JOIN token_families f ON f.id = $1 AND f.user_id = u.id AND f.revoked_at IS NULL` +
+    ` CROSS JOIN LATERAL (SELECT ${count} AS count) c` +
+    ` LEFT JOIN LATERAL (SELECT r.id FROM generated_images r WHERE ${where.join(' AND ')}` +
+    ` ORDER BY r.created_at DESC, r.id DESC LIMIT $3 OFFSET $4) page ON true` +
+    ` LEFT JOIN generated_images i ON i.id = page.id ${TAGS_OF_ROW}` +
+    ` WHERE u.id = $2 AND u.is_active` +
+    ` ORDER BY i.created_at DESC, i.id DESC`;
+  return { text, values };
 }

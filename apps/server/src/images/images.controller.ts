@@ -94,12 +94,14 @@ export class ImagesController {
     @Query() query: ListImagesQuery,
     @Req() request: Request,
   ): Promise<Page<ImageResponse>> {
+    // One expiry for the page's sixty URLs, one HMAC key object for all of them.
+    const sign = this.signer.signerAt();
     return paginate(
       this.config.publicBaseUrl,
       request.originalUrl,
       query,
       (w) => this.images.list(user.id, query, w),
-      (row) => this.present(user, row),
+      (row) => presentImage(row, user.username, row.tags, sign),
     );
   }
 

@@ -1,9 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
-  type GeneratedImage,
   IMAGE_STATUSES,
   IMAGE_STYLES,
   type ImageGenerationHistory,
+  type ImageListRow,
   type ImageTag,
   type JsonObject,
 } from '@app/database';
@@ -101,8 +101,11 @@ export class TagResponse {
 
 export type SignUrl = (key: string | null) => string | null;
 
+/** What presentImage reads: an entity, or a list row as `GeneratedImageQueries` answers it. */
+export type PresentableImage = Omit<ImageListRow, 'tags'>;
+
 export function presentImage(
-  image: GeneratedImage,
+  image: PresentableImage,
   username: string,
   tagNames: string[],
   sign: SignUrl,

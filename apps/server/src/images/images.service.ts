@@ -3,12 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { NotFoundError } from '@app/common';
 import {
-  countableFromStats,
   GeneratedImage,
   GeneratedImageQueries,
   type ImageGenerationHistory,
   ImageGenerationHistoryQueries,
   type ImageEdits,
+  type ImageListRow,
   type ImageListFilters,
   type ImageListOrder,
   type ImageStatus,
@@ -46,24 +46,13 @@ export class ImagesService {
     private readonly events: ImageEvents,
   ) {}
 
-  async list(
+  /** A page of the user's images with their tags, and the count: one statement. */
+  list(
     userId: number,
     query: ListImagesQuery,
     window: PageWindow,
-  ): Promise<{ count: number; rows: ImageWithTags[] }> {
-    const filters = listFilters(query);
-    // The counters row and the page are sent together (bench/lib/image-list-sql.mjs).
-    const [count, images] = await Promise.all([
-      countableFromStats(filters)
-        ? this.countFromStats(userId, filters.status)
-        : this.images.countOfOwner(userId, filters),
-      this.images.pageOfOwner(userId, filters, listOrder(query), window),
-    ]);
-    const names = await this.imageTags.namesByImage(
-      userId,
-      images.map((image) => image.id),
-    );
-    return { count, rows: images.map((image) => ({ image, tags: names.get(image.id) ?? [] })) };
+  ): Promise<{ count: number; rows: ImageListRow[] }> {
+    return this.images.listOfOwner(userId, listFilters(query), listOrder(query), window);
   }
 
   async get(userId: number, imageId: number, manager?: EntityManager): Promise<ImageWithTags> {
@@ -185,12 +174,6 @@ export class ImagesService {
           .catch((error: Error) => this.logger.warn(`Could not delete ${key}: ${error.message}`)),
       ),
     );
-  }
-
-  private async countFromStats(userId: number, status?: ImageStatus): Promise<number> {
-    const stats = await this.stats.ofUser(userId);
-    if (!stats) return 0;
-    return status ? stats[status] : stats.total;
   }
 }
 

@@ -49,7 +49,7 @@ describe('GeneratedImageQueries', () => {
     });
 
     const page = (filters: ImageListFilters, order = NEWEST_FIRST, slice = ALL) =>
-      images.pageOfOwner(owner, filters, order, slice).then(ids);
+      images.listOfOwner(owner, filters, order, slice).then(({ rows }) => ids(rows));
 
     it("pages through the owner's images only, newest first, ties by id in the same direction", async () => {
       expect(await page({})).toEqual([sameTime, newest, middle, oldest]);
@@ -90,6 +90,40 @@ describe('GeneratedImageQueries', () => {
       expect(countableFromStats({ search: 'fox' })).toBe(false);
       expect(countableFromStats({ createdFrom: at(1) })).toBe(false);
       expect(countableFromStats({ createdBefore: at(1) })).toBe(false);
+    });
+
+    it('answers the page with its tag names and the count in one statement', async () => {
+      // The counters row counts what it can; a narrower filter is counted in the same statement.
+      const list = (filters: ImageListFilters, slice = ALL) =>
+        images.listOfOwner(owner, filters, NEWEST_FIRST, slice);
+      const all = await list({});
+      expect(all.count).toBe(4);
+      expect(all.rows.map((row) => [row.id, row.tags])).toEqual([
+        [sameTime, []],
+        [newest, []],
+        [middle, ['sea']],
+        [oldest, ['fox', 'red']],
+      ]);
+      // Shaped as the presenter reads it, values typed as TypeORM would give them.
+      const entity = await images.findOwned(owner, oldest);
+      const { tags, count, ...row } = all.rows[3] as (typeof all.rows)[number] & { count: number };
+      expect(tags).toEqual(['fox', 'red']);
+      expect(count).toBe(4);
+      for (const [property, value] of Object.entries(row)) {
+        expect([property, value]).toEqual([property, entity?.[property as keyof typeof entity]]);
+      }
+      expect((await list({ status: 'validated' })).count).toBe(2);
+      expect((await list({ tags: ['fox', 'sea'] })).count).toBe(2);
+      expect((await list({ tags: ['fox'], status: 'failed' })).count).toBe(0);
+      expect((await list({ search: 'fox', status: 'validated' })).count).toBe(2);
+      // Past the end: no rows, the count still there.
+      expect(await list({}, { offset: 4, pageSize: 2 })).toEqual({ count: 4, rows: [] });
+      expect(await list({ search: 'nothing like it' })).toEqual({ count: 0, rows: [] });
+      // A user who never had an image has no counters row: 0.
+      expect(await images.listOfOwner(await newUser(), {}, NEWEST_FIRST, ALL)).toEqual({
+        count: 0,
+        rows: [],
+      });
     });
 
     it("finds and locks an image for its owner only (another user's is null, like a missing one)", async () => {

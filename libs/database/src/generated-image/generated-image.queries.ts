@@ -124,31 +124,28 @@ export class GeneratedImageQueries {
   }
 
   /**
-   * A page of the user's images, as a deferred join: the page's ids first, read from the list's
-   * indexes alone (an index-only scan skips `offset` entries without fetching their rows), then
-   * those rows. A plain `OFFSET` fetched every skipped row: page 2,000 read 40,000 of them. The
-   * SQL is the one the list's benchmark sends (`bench/lib/image-list-sql.mjs`): keep them equal.
+   * A page of the user's images with their tag names, and how many match, in ONE statement
+   * (one round trip, one plan): the count from the counters row when `countableFromStats()`
+   * (else counted, see `countOf()`), the page as a deferred join (the page's ids from the list's
+   * indexes alone: an index-only scan skips `offset` entries without fetching their rows; then
+   * those rows), and each row's tag names, sorted, from `generated_image_tags`' primary key.
+   * Rows come back shaped as the presenter reads them (camelCase aliases, no entity hydration).
+   * A page past the end is one row with the count and a null id, dropped here. The SQL is the
+   * one the list's benchmark checks (`bench/lib/image-list-sql.mjs`): keep them equal.
    */
-  pageOfOwner(
+  async listOfOwner(
     userId: number,
     filters: ImageListFilters,
     order: ImageListOrder,
     page: PageSlice,
-  ): Promise<GeneratedImage[]> {
-    const ids = this.ownedMatching(userId, filters, 'ranked')
-      .select('ranked.id', 'id')
-      .orderBy(ORDER_COLUMNS[order.field].replace('image.', 'ranked.'), order.direction)
-      .addOrderBy('ranked.id', order.direction)
-      .offset(page.offset)
-      .limit(page.pageSize);
-    return this.dataSource
-      .getRepository(GeneratedImage)
-      .createQueryBuilder('image')
-      .innerJoin(`(${ids.getQuery()})`, 'page', 'page.id = image.id')
-      .setParameters(ids.getParameters())
-      .orderBy(ORDER_COLUMNS[order.field], order.direction)
-      .addOrderBy('image.id', order.direction)
-      .getMany();
+  ): Promise<{ count: number; rows: ImageListRow[] }> {
+    const { sql, values } = listStatement(userId, filters, order, page);
+    const rows = (await this.dataSource.query(sql, values)) as (ImageListRow & {
+      count: number;
+    })[];
+    // The rows keep their `count` (deleting a property slows every later read of the object).
+    const count = rows[0]?.count ?? 0;
+    return { count, rows: rows[0]?.id === null ? [] : rows };
   }
 
   /** How many of the user's images match, counted (see `countableFromStats()` for the cheap way). */
@@ -360,4 +357,123 @@ export class GeneratedImageQueries {
       query.andWhere(`${image}.created_at < :before`, { before: filters.createdBefore });
     return query;
   }
+}
+
+/** An image as the list presents it: the columns it shows, and its tag names, sorted. */
+export type ImageListRow = Pick<
+  GeneratedImage,
+  | 'id'
+  | 'prompt'
+  | 'negativePrompt'
+  | 'status'
+  | 'style'
+  | 'width'
+  | 'height'
+  | 'quality'
+  | 'provider'
+  | 'imageUrl'
+  | 'masterKey'
+  | 'renditionKey'
+  | 'thumbnailKey'
+  | 'errorMessage'
+  | 'metadata'
+  | 'generationTime'
+  | 'progress'
+  | 'validatedAt'
+  | 'validationNotes'
+  | 'createdAt'
+  | 'updatedAt'
+> & { tags: string[] };
+
+/** The list's columns, aliased as `ImageListRow`'s properties so that pg's rows are the result. */
+const LIST_COLUMNS = [
+  'i.id',
+  'i.prompt',
+  'i.negative_prompt AS "negativePrompt"',
+  'i.status',
+  'i.style',
+  'i.width',
+  'i.height',
+  'i.quality',
+  'i.provider',
+  'i.image_url AS "imageUrl"',
+  'i.master_key AS "masterKey"',
+  'i.rendition_key AS "renditionKey"',
+  'i.thumbnail_key AS "thumbnailKey"',
+  'i.error_message AS "errorMessage"',
+  'i.metadata',
+  'i.generation_time AS "generationTime"',
+  'i.progress',
+  'i.validated_at AS "validatedAt"',
+  'i.validation_notes AS "validationNotes"',
+  'i.created_at AS "createdAt"',
+  'i.updated_at AS "updatedAt"',
+].join(', ');
+
+const STATS_COLUMNS: Record<ImageStatus, string> = {
+  pending: 'pending',
+  generating: 'generating',
+  generated: 'generated',
+  validated: 'validated',
+  rejected: 'rejected',
+  failed: 'failed',
+};
+
+/**
+ * The conditions of `filters` on the `generated_images` row aliased `alias`, with their values
+ * appended to `values` (`$1` is the user). Any of the tags: the image's id among the links of
+ * the user's tags of those names, which the planner can read from the tags' side (a few
+ * thousand links through `generated_image_tags`' tag index) rather than probing every row.
+ */
+function listConditions(alias: string, filters: ImageListFilters, values: unknown[]): string[] {
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const where = [`${alias}.user_id = $1`];
+  if (filters.status) where.push(`${alias}.status = ${param(filters.status)}`);
+  if (filters.tags?.length) {
+    where.push(
+      `${alias}.id IN (SELECT link.image_id FROM generated_image_tags link` +
+        ` JOIN image_tags tag ON tag.id = link.tag_id` +
+        ` WHERE tag.user_id = $1 AND tag.name = ANY(${param(filters.tags)}::varchar[]))`,
+    );
+  }
+  if (filters.search) {
+    const pattern = param(`%${filters.search.replace(/[\\%_]/g, (match) => `\\${match}`)}%`);
+    where.push(`(${alias}.prompt ILIKE ${pattern} OR ${alias}.validation_notes ILIKE ${pattern})`);
+  }
+  if (filters.createdFrom) where.push(`${alias}.created_at >= ${param(filters.createdFrom)}`);
+  if (filters.createdBefore) where.push(`${alias}.created_at < ${param(filters.createdBefore)}`);
+  return where;
+}
+
+/** `GeneratedImageQueries.listOfOwner`'s statement and values (exported for its spec). */
+export function listStatement(
+  userId: number,
+  filters: ImageListFilters,
+  order: ImageListOrder,
+  page: PageSlice,
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [userId];
+  const ranked = listConditions('ranked', filters, values).join(' AND ');
+  let count: string;
+  if (countableFromStats(filters)) {
+    const column = filters.status ? STATS_COLUMNS[filters.status] : 'total';
+    count = `coalesce((SELECT s.${column} FROM user_image_stats s WHERE s.user_id = $1), 0)`;
+  } else {
+    const counted = listConditions('counted', filters, values).join(' AND ');
+    count = `(SELECT count(*)::int FROM generated_images counted WHERE ${counted})`;
+  }
+  const column = ORDER_COLUMNS[order.field].replace('image.', '');
+  const direction = order.direction === 'DESC' ? 'DESC' : 'ASC';
+  const limit = `$${values.push(page.pageSize)}`;
+  const offset = `$${values.push(page.offset)}`;
+  const sql =
+    `SELECT c.count, ${LIST_COLUMNS}, coalesce(t.names, '{}') AS tags` +
+    ` FROM (SELECT ${count} AS count) c` +
+    ` LEFT JOIN LATERAL (SELECT ranked.id FROM generated_images ranked WHERE ${ranked}` +
+    ` ORDER BY ranked.${column} ${direction}, ranked.id ${direction} LIMIT ${limit} OFFSET ${offset}) page ON true` +
+    ` LEFT JOIN generated_images i ON i.id = page.id` +
+    ` LEFT JOIN LATERAL (SELECT array_agg(tag.name ORDER BY tag.name) AS names FROM generated_image_tags link` +
+    ` JOIN image_tags tag ON tag.id = link.tag_id WHERE link.image_id = i.id) t ON true` +
+    ` ORDER BY i.${column} ${direction}, i.id ${direction}`;
+  return { sql, values };
 }

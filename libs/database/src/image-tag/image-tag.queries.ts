@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { userListCount } from '../list-counts.js';
 import type { PageSlice } from '../page-slice.js';
 import { ImageTag } from './image-tag.entity.js';
 
@@ -19,11 +20,15 @@ const NAMES_BY_IMAGE = `SELECT link.image_id, tag.name FROM generated_image_tags
 export class ImageTagQueries {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** From the counters row (migration ListCounters), not a count of the user's tags. */
   countOfUser(userId: number): Promise<number> {
-    return this.dataSource.getRepository(ImageTag).count({ where: { userId } });
+    return userListCount(this.dataSource, userId, 'tags');
   }
 
-  /** A page of the user's tags by name, each with how many images carry it. */
+  /**
+   * A page of the user's tags by name, each with how many images carry it: from the tag's
+   * counters row (migration ListCounters), not a count of its links per tag on every page.
+   */
   async pageOfUser(
     userId: number,
     page: PageSlice,
@@ -33,7 +38,7 @@ export class ImageTagQueries {
       .createQueryBuilder('tag')
       .select(['tag.id', 'tag.name', 'tag.description', 'tag.createdAt'])
       .addSelect(
-        '(SELECT count(*) FROM generated_image_tags link WHERE link.tag_id = tag.id)::int',
+        'coalesce((SELECT c.images FROM image_tag_counts c WHERE c.tag_id = tag.id), 0)',
         'image_count',
       )
       .where('tag.user_id = :userId', { userId })

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { userListCount } from '../list-counts.js';
 import type { PageSlice } from '../page-slice.js';
 import { PostingSchedule } from './posting-schedule.entity.js';
 
@@ -90,14 +91,17 @@ export class PostingScheduleQueries {
     return manager.getRepository(PostingSchedule).findOneBy({ id: scheduleId, userId });
   }
 
-  /** A page of the user's schedules, newest first, and how many they have. */
+  /** A page of the user's schedules, newest first, and how many they have (counters row). */
   pageOfUser(userId: number, page: PageSlice): Promise<[PostingSchedule[], number]> {
-    return this.dataSource.getRepository(PostingSchedule).findAndCount({
-      where: { userId },
-      order: { id: 'DESC' },
-      skip: page.offset,
-      take: page.pageSize,
-    });
+    return Promise.all([
+      this.dataSource.getRepository(PostingSchedule).find({
+        where: { userId },
+        order: { id: 'DESC' },
+        skip: page.offset,
+        take: page.pageSize,
+      }),
+      userListCount(this.dataSource, userId, 'schedules'),
+    ]);
   }
 
   /** A new schedule of `userId`, as stored. */

@@ -22,6 +22,8 @@ export type RunOutcome = (typeof RUN_OUTCOMES)[number];
  * occurrence materialise once, whatever the number of scheduler replicas.
  */
 @Entity({ name: 'schedule_runs' })
+// The runs list's order (latest occurrence, then id), read from the index alone.
+@Index('schedule_runs_schedule_occurrence_id_idx', ['scheduleId', 'occurrenceAt', 'id'])
 @Index('schedule_runs_schedule_occurrence_key', ['scheduleId', 'occurrenceAt'], { unique: true })
 export class ScheduleRun extends BaseEntity {
   @PrimaryGeneratedColumn()

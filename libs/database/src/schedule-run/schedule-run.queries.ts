@@ -85,14 +85,24 @@ export class ScheduleRunQueries {
     );
   }
 
-  /** A page of the schedule's runs, latest occurrence first, and how many it has. */
-  pageOfSchedule(scheduleId: number, page: PageSlice): Promise<[ScheduleRun[], number]> {
-    return this.dataSource.getRepository(ScheduleRun).findAndCount({
-      where: { scheduleId },
-      order: { occurrenceAt: 'DESC', id: 'DESC' },
-      skip: page.offset,
-      take: page.pageSize,
-    });
+  /**
+   * A page of the schedule's runs, latest occurrence first, and how many it has (from its
+   * counters row, migration ListCounters).
+   */
+  async pageOfSchedule(scheduleId: number, page: PageSlice): Promise<[ScheduleRun[], number]> {
+    const [rows, counted] = await Promise.all([
+      this.dataSource.getRepository(ScheduleRun).find({
+        where: { scheduleId },
+        order: { occurrenceAt: 'DESC', id: 'DESC' },
+        skip: page.offset,
+        take: page.pageSize,
+      }),
+      this.dataSource.query(
+        'SELECT coalesce((SELECT runs FROM schedule_run_counts WHERE schedule_id = $1), 0) AS n',
+        [scheduleId],
+      ) as Promise<{ n: number }[]>,
+    ]);
+    return [rows, counted[0]?.n ?? 0];
   }
 
   /**
@@ -105,14 +115,15 @@ export class ScheduleRunQueries {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<Map<number, ScheduleRun[]>> {
     if (scheduleIds.length === 0) return new Map();
+    // Each schedule's latest runs from its end of schedule_runs_schedule_occurrence_id_idx (a
+    // LIMIT per schedule), not a window over all of its runs: a schedule may have 100,000.
     const runs = await manager
       .getRepository(ScheduleRun)
       .createQueryBuilder('run')
       .where(
-        `run.id IN (SELECT id FROM (
-           SELECT id, row_number() OVER (PARTITION BY schedule_id ORDER BY occurrence_at DESC, id DESC) AS n
-           FROM schedule_runs WHERE schedule_id = ANY(:scheduleIds)
-         ) ranked WHERE n <= :recent)`,
+        `run.id IN (SELECT latest.id FROM unnest(CAST(:scheduleIds AS int[])) AS s(id)
+           CROSS JOIN LATERAL (SELECT r.id FROM schedule_runs r WHERE r.schedule_id = s.id
+             ORDER BY r.occurrence_at DESC, r.id DESC LIMIT :recent) latest)`,
         { scheduleIds, recent: perSchedule },
       )
       .orderBy('run.occurrence_at', 'DESC')

@@ -5,6 +5,7 @@ import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
 import { GeneratedImage } from '../generated-image/generated-image.entity.js';
 import type { JsonObject } from '../json.js';
 import type { AccountStatus, SocialPlatform } from '../social-account/social-account.entity.js';
+import { userListCount } from '../list-counts.js';
 import type { PageSlice } from '../page-slice.js';
 import { StatementBatcher } from '../statement-batcher.js';
 import {
@@ -310,12 +311,27 @@ export class ScheduledPostQueries {
       );
     }
     const direction = query.descending ? 'DESC' : 'ASC';
-    const [rows, count] = await builder
-      .orderBy(`post.${query.orderBy}`, direction, query.descending ? 'NULLS LAST' : 'NULLS FIRST')
+    // Only posted_at can be null: a NULLS clause on a NOT NULL column still keeps PostgreSQL from
+    // reading scheduled_posts_user_time_idx backwards (DESC NULLS LAST is not the index's order
+    // reversed), and it sorted all the user's posts for each page.
+    const nulls =
+      query.orderBy === 'posted_at' ? (query.descending ? 'NULLS LAST' : 'NULLS FIRST') : undefined;
+    builder
+      .orderBy(`post.${query.orderBy}`, direction, nulls)
       .addOrderBy('post.id', direction)
       .offset(page.offset)
-      .limit(page.pageSize)
-      .getManyAndCount();
+      .limit(page.pageSize);
+    const filtered = !!(
+      query.status ||
+      query.platform ||
+      query.from ||
+      query.until ||
+      query.search
+    );
+    // Without a filter the count is the user's counters row (migration ListCounters).
+    const [rows, count] = filtered
+      ? await builder.getManyAndCount()
+      : await Promise.all([builder.getMany(), userListCount(this.dataSource, userId, 'posts')]);
     return { count, rows };
   }
 

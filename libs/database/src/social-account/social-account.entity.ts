@@ -24,6 +24,8 @@ export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
  * TOKEN_ENCRYPTION_KEY, bound to this row's id and field) and never leave through the API.
  */
 @Entity({ name: 'social_accounts' })
+// The accounts list's order (platform, then id): a page without sorting the user's accounts.
+@Index('social_accounts_user_platform_id_idx', ['userId', 'platform', 'id'])
 @Index('social_accounts_user_platform_account_key', ['userId', 'platform', 'accountId'], {
   unique: true,
 })

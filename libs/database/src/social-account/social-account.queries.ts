@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { userListCount } from '../list-counts.js';
 import type { PageSlice } from '../page-slice.js';
 import { type AccountStatus, SocialAccount, type SocialPlatform } from './social-account.entity.js';
 
@@ -71,12 +72,16 @@ export class SocialAccountQueries {
     userId: number,
     page: PageSlice,
   ): Promise<{ count: number; rows: SocialAccount[] }> {
-    const [rows, count] = await this.dataSource.getRepository(SocialAccount).findAndCount({
-      where: { userId },
-      order: { platform: 'ASC', id: 'ASC' },
-      skip: page.offset,
-      take: page.pageSize,
-    });
+    // The count from the counters row; the page from social_accounts_user_platform_id_idx.
+    const [rows, count] = await Promise.all([
+      this.dataSource.getRepository(SocialAccount).find({
+        where: { userId },
+        order: { platform: 'ASC', id: 'ASC' },
+        skip: page.offset,
+        take: page.pageSize,
+      }),
+      userListCount(this.dataSource, userId, 'accounts'),
+    ]);
     return { count, rows };
   }
 

@@ -1,0 +1,24 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** A column of `user_list_counts` (migration ListCounters): one user's rows of one list. */
+export type UserListCount = 'posts' | 'schedules' | 'accounts' | 'tags';
+
+const USER_LIST_COUNT_SQL: Record<UserListCount, string> = {
+  posts: 'SELECT coalesce((SELECT posts FROM user_list_counts WHERE user_id = $1), 0) AS n',
+  schedules: 'SELECT coalesce((SELECT schedules FROM user_list_counts WHERE user_id = $1), 0) AS n',
+  accounts: 'SELECT coalesce((SELECT accounts FROM user_list_counts WHERE user_id = $1), 0) AS n',
+  tags: 'SELECT coalesce((SELECT tags FROM user_list_counts WHERE user_id = $1), 0) AS n',
+};
+
+/**
+ * How many rows of `list` the user has, from the counters row the triggers keep exact: one
+ * index lookup instead of `count(*)` over the user's rows (api.md: a page must not cost a scan).
+ */
+export async function userListCount(
+  db: DataSource | EntityManager,
+  userId: number,
+  list: UserListCount,
+): Promise<number> {
+  const [row] = (await db.query(USER_LIST_COUNT_SQL[list], [userId])) as { n: number }[];
+  return row?.n ?? 0;
+}
