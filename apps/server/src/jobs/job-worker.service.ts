@@ -47,6 +47,7 @@ export class JobWorker implements OnApplicationBootstrap {
     if (queue === QueueName.Images) return this.config.images.concurrency;
     if (queue === QueueName.Posts) return this.config.publishing.concurrency;
     if (queue === QueueName.Analytics) return this.config.publishing.analyticsConcurrency;
+    if (queue === QueueName.Mail) return this.config.mail.concurrency;
     return 1;
   }
 

@@ -8,6 +8,8 @@ export enum QueueName {
   Posts = 'posts',
   /** Metrics syncs apart from publishing: an hourly batch must never delay a post due now. */
   Analytics = 'analytics',
+  /** Outgoing mail, apart from everything else: an SMTP server's slowness delays nothing but mail. */
+  Mail = 'mail',
 }
 
 export enum JobName {
@@ -16,6 +18,10 @@ export enum JobName {
   PublishPost = 'posts.publish',
   ReconcilePost = 'posts.reconcile',
   SyncPostAnalytics = 'posts.sync-analytics',
+  SendMail = 'mail.send',
+  /** A password reset asked for: the lookup happens here, not in the request (no enumeration). */
+  PasswordResetRequested = 'mail.password-reset-requested',
+  WeeklyDigest = 'mail.weekly-digest',
 }
 
 export interface JobPayloads {
@@ -27,6 +33,22 @@ export interface JobPayloads {
   /** A post left in processing past its lease: decide from its checkpoint, never blindly. */
   [JobName.ReconcilePost]: { postId: number; version: number };
   [JobName.SyncPostAnalytics]: { postId: number };
+  /**
+   * One message of the sent-mail log, rendered by the worker. `sealed` holds the parameters that
+   * are secrets (a reset token), encrypted: the queue board shows job data.
+   */
+  [JobName.SendMail]: {
+    mailId: number;
+    template: string;
+    params: Record<string, unknown>;
+    sealed?: string;
+    /** The profile switch of a notification: it gets one-click unsubscribe headers and a link. */
+    unsubscribe?: string;
+  };
+  /** `email` sealed too: an address typed into a public form need not sit in Redis in clear. */
+  [JobName.PasswordResetRequested]: { sealedEmail: string; requestedAt: string };
+  /** `week` is the Monday (local date) the digest's week starts on. */
+  [JobName.WeeklyDigest]: { userId: number; week: string };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
@@ -35,6 +57,9 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.PublishPost]: QueueName.Posts,
   [JobName.ReconcilePost]: QueueName.Posts,
   [JobName.SyncPostAnalytics]: QueueName.Analytics,
+  [JobName.SendMail]: QueueName.Mail,
+  [JobName.PasswordResetRequested]: QueueName.Mail,
+  [JobName.WeeklyDigest]: QueueName.Mail,
 };
 
 /**

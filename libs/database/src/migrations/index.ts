@@ -4,6 +4,7 @@ import { SchedulerPostsAndAccounts1795983505487 } from './1795983505487-Schedule
 import { CountersSurviveCascadeAndSweepIndex1795986000000 } from './1795986000000-CountersSurviveCascadeAndSweepIndex.js';
 import { SchedulesAndRuns1795989000000 } from './1795989000000-SchedulesAndRuns.js';
 import { AdminSessions1795990000000 } from './1795990000000-AdminSessions.js';
+import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CountersSurviveCascadeAndSweepIndex1795986000000,
   SchedulesAndRuns1795989000000,
   AdminSessions1795990000000,
+  EmailNotifications1796002000000,
 ];
