@@ -172,7 +172,10 @@ describe('password reset by email', () => {
       'email',
     );
     expectFieldError(
-      await app.http().post('/api/auth/password-reset/confirm/').send({ new_password: 'x', new_password2: 'x' }),
+      await app
+        .http()
+        .post('/api/auth/password-reset/confirm/')
+        .send({ new_password: 'x', new_password2: 'x' }),
       'token',
     );
     expectProblem(
@@ -191,7 +194,9 @@ describe('password reset by email', () => {
     await resetMail(user.email);
     await mailQueueIdle(app);
     expect(smtp.refused()).toBeGreaterThanOrEqual(2);
-    expect(await sentMails(app, user.id)).toMatchObject([{ status: 'sent', attempts: 3, error: '' }]);
+    expect(await sentMails(app, user.id)).toMatchObject([
+      { status: 'sent', attempts: 3, error: '' },
+    ]);
 
     const refusedUser = await registerUser(app);
     smtp.refuseNext(1, 550, '5.1.1 No such mailbox');

@@ -54,8 +54,7 @@ export function header(message: ReceivedMail, name: string): string | undefined 
 
 /** The sent-mail log rows of a user, oldest first, every column as stored. */
 export async function sentMails(app: TestApp, userId: number): Promise<Record<string, unknown>[]> {
-  return (await app.dataSource.query(
-    'SELECT * FROM sent_mails WHERE user_id = $1 ORDER BY id',
-    [userId],
-  )) as Record<string, unknown>[];
+  return (await app.dataSource.query('SELECT * FROM sent_mails WHERE user_id = $1 ORDER BY id', [
+    userId,
+  ])) as Record<string, unknown>[];
 }

@@ -12,7 +12,10 @@ export function platformName(platform: unknown): string {
   return typeof platform === 'string' ? (PLATFORM_NAMES[platform] ?? platform) : 'the platform';
 }
 
-/** An instant as its reader reads it: in their time zone, with the zone named. */
+/**
+ * An instant as its reader reads it: in their time zone, named by its IANA name (the short
+ * names, CET or GMT+1, depend on the ICU data the Node build carries).
+ */
 export function localTime(value: unknown, zone: string): string {
   const instant =
     value instanceof Date
@@ -21,8 +24,9 @@ export function localTime(value: unknown, zone: string): string {
         ? DateTime.fromISO(value)
         : null;
   if (!instant?.isValid) return 'an unknown time';
-  const local = instant.setZone(zone);
-  return (local.isValid ? local : instant.setZone('UTC')).toFormat('cccc d LLLL yyyy, HH:mm ZZZZ');
+  let local = instant.setZone(zone);
+  if (!local.isValid) local = instant.setZone('UTC');
+  return `${local.toFormat('cccc d LLLL yyyy, HH:mm')} (${local.zoneName})`;
 }
 
 /** Only web links are shown as links: a value from a platform could say `javascript:`. */
