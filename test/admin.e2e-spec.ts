@@ -149,7 +149,7 @@ describe('administration: sign-in and access', () => {
     expect(board.headers['content-type']).toMatch(/^text\/html/);
     const { body } = await agent.get('/admin/queues/api/queues').expect(200);
     const names = (body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['analytics', 'images', 'maintenance', 'posts']);
+    expect(names).toEqual(['analytics', 'images', 'mail', 'maintenance', 'posts']);
   });
 
   it('lets superusers, not staff, change the queues from the board', async () => {
@@ -362,6 +362,7 @@ describe('administration: resources', () => {
     const group = (id: string) => resources.find((resource) => resource.id === id)?.navigation;
     expect(group('User')?.name).toBe('Users');
     expect(group('TokenFamily')?.name).toBe('Users');
+    expect(group('SentMail')?.name).toBe('Users');
     expect(group('GeneratedImage')?.name).toBe('Images');
     expect(group('UserImageStats')?.name).toBe('Images');
     expect(group('ScheduledPost')?.name).toBe('Scheduler');
@@ -436,6 +437,9 @@ describe('administration: resources', () => {
     expect(fields('SocialAccount')).toContain('platform');
     expect(fields('SocialAccount')).not.toContain('accessTokenEncrypted');
     expect(fields('SocialAccount')).not.toContain('refreshTokenEncrypted');
+    expect(fields('SentMail')).toEqual(expect.arrayContaining(['to', 'kind', 'subject', 'status']));
+    expect(fields('PasswordResetToken')).toContain('expiresAt');
+    expect(fields('PasswordResetToken')).not.toContain('tokenHash');
   });
 
   it('filters and sorts only by the offered fields: a hidden hash or token is no oracle', async () => {
@@ -969,6 +973,7 @@ describe('administration: dashboard', () => {
     expect(Object.keys(body.queues).sort()).toEqual([
       'analytics',
       'images',
+      'mail',
       'maintenance',
       'posts',
     ]);
