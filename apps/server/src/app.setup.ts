@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@app/common';
-import { ProblemResponse } from './http/api-problems.decorator.js';
 import { installBodyParsing } from './http/body-parsing.js';
+import { createOpenApiDocument } from './http/openapi.js';
 import { AppValidationPipe } from './http/validation.pipe.js';
 import { MediaRequestHandler } from './media/media-request.handler.js';
 
@@ -18,19 +18,7 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
   installBodyParsing(app);
   app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Image Automation API')
-      .setDescription(
-        'Generate images with AI, validate them, and publish them to social platforms on a schedule. ' +
-          'Errors are RFC 9457 problem documents (application/problem+json).',
-      )
-      .setVersion('1.0')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-    { extraModels: [ProblemResponse] },
-  );
+  const document = createOpenApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/docs-json',
     yamlDocumentUrl: 'api/docs-yaml',

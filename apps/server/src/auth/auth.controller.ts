@@ -54,8 +54,15 @@ export class AuthController {
 
   @Public()
   @Post('register')
-  @ApiOperation({ summary: 'Create an account (and its profile) and sign in.' })
-  @ApiCreatedResponse({ type: RegisterResponse })
+  @ApiOperation({
+    summary: 'Register',
+    description:
+      'Creates an account and its profile, then signs it in: the answer carries the user and a first token pair. The username is unique without regard to case, the email is unique, and the password follows the four rules (at least 8 characters, not too like the username or email, not a common password, not all digits). Limited per client address (`RATE_LIMIT_REGISTER_PER_HOUR`).',
+  })
+  @ApiCreatedResponse({
+    type: RegisterResponse,
+    description: 'The new user and its first token pair.',
+  })
   @ApiProblems(400, 415, 429)
   async register(@Body() dto: RegisterDto, @Req() request: Request): Promise<RegisterResponse> {
     const { user, tokens } = await this.auth.register(dto, request.ip ?? 'unknown');
@@ -64,9 +71,16 @@ export class AuthController {
 
   @Public()
   @Post('login')
+  @ApiOperation({
+    summary: 'Sign in',
+    description:
+      'Exchanges a username (or an email address) and a password for a token pair. Failures are throttled per account and per client address: past the limit the answer is 429 with `Retry-After`, even for the right password.',
+  })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with a username or an email address.' })
-  @ApiOkResponse({ type: TokenPairResponse })
+  @ApiOkResponse({
+    type: TokenPairResponse,
+    description: 'A new session: a short-lived access token and a refresh token.',
+  })
   @ApiProblems(400, 401, 429)
   login(@Body() dto: LoginDto, @Req() request: Request): Promise<TokenPairResponse> {
     return this.auth.login(dto, request.ip ?? 'unknown');
@@ -74,23 +88,30 @@ export class AuthController {
 
   @Public()
   @Post('token/refresh')
-  @HttpCode(200)
   @ApiOperation({
-    summary: 'Exchange a refresh token for a new pair; reusing a spent one revokes its session.',
+    summary: 'Refresh the tokens',
+    description:
+      'Exchanges a refresh token for a new pair; the old refresh token is spent. Presenting a spent refresh token again revokes its whole session (every token of that family).',
   })
-  @ApiOkResponse({ type: RefreshResponse })
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: RefreshResponse,
+    description: 'The new token pair; the refresh token given is now spent.',
+  })
   @ApiProblems(400, 401)
   refresh(@Body() dto: RefreshDto): Promise<RefreshResponse> {
     return this.auth.refresh(dto.refresh);
   }
 
   @Post('logout')
+  @ApiOperation({
+    summary: 'Sign out',
+    description:
+      'Ends the session of the given refresh token (`refresh_token`, or `refresh`): that refresh token and the access tokens issued with it stop working at once.',
+  })
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({
-    summary: 'End the session of this refresh token (its access tokens stop working too).',
-  })
-  @ApiOkResponse({ type: MessageResponse })
+  @ApiOkResponse({ type: MessageResponse, description: 'The session is ended.' })
   @ApiProblems(400, 401)
   async logout(
     @CurrentUser() user: UserWithProfile,
@@ -102,31 +123,42 @@ export class AuthController {
   }
 
   @Get('me')
+  @ApiOperation({
+    summary: 'Current user',
+    description: 'The signed-in user with their profile, as identified by the bearer access token.',
+  })
   @ApiBearerAuth()
-  @ApiOkResponse({ type: UserResponse })
+  @ApiOkResponse({ type: UserResponse, description: 'The user and their profile.' })
   @ApiProblems(401)
   me(@CurrentUser() user: UserWithProfile): UserResponse {
     return this.presentUser(user);
   }
 
   @Get('profile')
+  @ApiOperation({
+    summary: 'Read the profile',
+    description:
+      'The signed-in user’s profile, flat: identity fields, social handles, image defaults and time zone. `avatar` is a signed URL that expires.',
+  })
   @ApiBearerAuth()
-  @ApiOkResponse({ type: ProfileResponse })
+  @ApiOkResponse({ type: ProfileResponse, description: 'The profile.' })
   @ApiProblems(401)
   profile(@CurrentUser() user: UserWithProfile): ProfileResponse {
     return presentProfile(user, (key) => this.signer.signOrNull(key));
   }
 
   @Put('profile')
+  @ApiOperation({
+    summary: 'Replace the profile',
+    description:
+      'Replaces every writable profile field (email required). Send JSON, or `multipart/form-data` with the image file as `avatar`; avatar uploads are limited per hour (`RATE_LIMIT_AVATAR_PER_HOUR`) and decoded within `IMAGE_MAX_PIXELS`.',
+  })
   @AcceptsMultipart()
   @UseInterceptors(FileInterceptor('avatar'))
   @ApiBearerAuth()
   @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiOperation({
-    summary: 'Replace the profile (email required); an avatar is uploaded as multipart `avatar`.',
-  })
-  @ApiOkResponse({ type: ProfileResponse })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiOkResponse({ type: ProfileResponse, description: 'The profile after the change.' })
+  @ApiProblems(400, 401, 413, 415, 429)
   put(
     @CurrentUser() user: UserWithProfile,
     @Body() dto: PutProfileDto,
@@ -136,15 +168,17 @@ export class AuthController {
   }
 
   @Patch('profile')
+  @ApiOperation({
+    summary: 'Change the profile',
+    description:
+      'Changes only the fields sent. Send JSON, or `multipart/form-data` with the image file as `avatar`; avatar uploads are limited per hour (`RATE_LIMIT_AVATAR_PER_HOUR`) and decoded within `IMAGE_MAX_PIXELS`.',
+  })
   @AcceptsMultipart()
   @UseInterceptors(FileInterceptor('avatar'))
   @ApiBearerAuth()
   @ApiConsumes('application/json', 'multipart/form-data')
-  @ApiOperation({
-    summary: 'Change some profile fields; an avatar is uploaded as multipart `avatar`.',
-  })
-  @ApiOkResponse({ type: ProfileResponse })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiOkResponse({ type: ProfileResponse, description: 'The profile after the change.' })
+  @ApiProblems(400, 401, 413, 415, 429)
   patch(
     @CurrentUser() user: UserWithProfile,
     @Body() dto: PatchProfileDto,
@@ -154,10 +188,14 @@ export class AuthController {
   }
 
   @Post('change-password')
+  @ApiOperation({
+    summary: 'Change the password',
+    description:
+      'Sets a new password after checking the old one. Every refresh token and every access token issued before the change stops working: sign in again.',
+  })
   @HttpCode(200)
   @ApiBearerAuth()
-  @ApiOperation({ summary: 'Change the password; every token issued before stops working.' })
-  @ApiOkResponse({ type: MessageResponse })
+  @ApiOkResponse({ type: MessageResponse, description: 'The password is changed.' })
   @ApiProblems(400, 401)
   async changePassword(
     @CurrentUser() user: UserWithProfile,

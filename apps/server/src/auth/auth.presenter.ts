@@ -43,7 +43,7 @@ export class ProfileFields {
 }
 
 export class UserResponse {
-  @ApiProperty({ example: 1 }) id: number;
+  @ApiProperty({ type: 'integer', example: 1 }) id: number;
   @ApiProperty({ example: 'alice' }) username: string;
   @ApiProperty({ example: 'alice@example.com' }) email: string;
   @ApiProperty({ example: 'Alice' }) first_name: string;

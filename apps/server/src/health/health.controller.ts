@@ -1,5 +1,10 @@
 import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiOperation,
+} from '@nestjs/swagger';
 import {
   HealthCheckService,
   type HealthCheckResult,
@@ -32,6 +37,11 @@ export class HealthController {
    */
   @Public()
   @Get()
+  @ApiOperation({
+    summary: 'Health',
+    description:
+      'Whether this process reaches PostgreSQL and Redis. Needs no token; load balancers poll it.',
+  })
   @ApiOkResponse({
     description: 'PostgreSQL and Redis answer.',
     schema: { example: HEALTH_EXAMPLE },

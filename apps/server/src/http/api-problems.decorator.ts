@@ -7,7 +7,7 @@ import { PROBLEM_CONTENT_TYPE, problemTypeFor } from '@app/common';
 export class ProblemResponse {
   @ApiProperty({ example: problemTypeFor('validation_error') }) type: string;
   @ApiProperty({ example: 'Bad Request' }) title: string;
-  @ApiProperty({ example: 400 }) status: number;
+  @ApiProperty({ type: 'integer', example: 400 }) status: number;
   @ApiProperty({ example: 'The request has invalid fields.' }) detail: string;
   @ApiProperty({ example: 'validation_error', description: 'Stable machine-readable name.' })
   code: string;

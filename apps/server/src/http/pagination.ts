@@ -75,6 +75,8 @@ export function ApiPage(model: new () => object) {
   return applyDecorators(
     ApiExtraModels(model),
     ApiOkResponse({
+      description:
+        'One page of the list, in its order, with the total `count` and the links to the next and previous pages.',
       schema: {
         type: 'object',
         required: ['count', 'next', 'previous', 'results'],
@@ -82,11 +84,13 @@ export function ApiPage(model: new () => object) {
           count: { type: 'integer', example: 42 },
           next: {
             type: 'string',
+            format: 'uri',
             nullable: true,
             example: 'http://localhost:3000/api/images/?page=3',
           },
           previous: {
             type: 'string',
+            format: 'uri',
             nullable: true,
             example: 'http://localhost:3000/api/images/',
           },

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Post, Query, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
@@ -21,6 +21,10 @@ export class ImageTagsController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'List your tags',
+    description: 'Your own tags, with how many of your images carry each, alphabetical, paginated.',
+  })
   @ApiPage(TagResponse)
   @ApiProblems(400, 401, 404)
   async list(
@@ -38,7 +42,12 @@ export class ImageTagsController {
   }
 
   @Post()
-  @ApiCreatedResponse({ type: TagResponse })
+  @ApiOperation({
+    summary: 'Create a tag',
+    description:
+      'Creates a tag of yours. Names are lower-cased and unique per user (a duplicate is 400 naming `name`).',
+  })
+  @ApiCreatedResponse({ type: TagResponse, description: 'The new tag, carried by no image yet.' })
   @ApiProblems(400, 401, 415)
   async create(
     @CurrentUser() user: UserWithProfile,

@@ -58,9 +58,16 @@ export class ImagesController {
   ) {}
 
   @Post('generate')
+  @ApiOperation({
+    summary: 'Generate an image',
+    description:
+      'Asks for an image. The answer comes at once with the image `pending`; a worker generates it with the configured provider and the image moves to `generated` (or `validated` when the profile validates automatically), or to `failed` with the provider’s reason. Send an `Idempotency-Key` header to make a retry safe.',
+  })
   @Idempotent()
-  @ApiOperation({ summary: 'Ask for an image: answered at once (pending); a worker generates it.' })
-  @ApiCreatedResponse({ type: ImageTaskEnvelope })
+  @ApiCreatedResponse({
+    type: ImageTaskEnvelope,
+    description: 'The image, pending; poll it or wait for its event.',
+  })
   @ApiProblems(400, 401, 415, 429)
   async generate(
     @CurrentUser() user: UserWithProfile,
@@ -75,7 +82,11 @@ export class ImagesController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Your images, filtered, ordered and paginated.' })
+  @ApiOperation({
+    summary: 'List your images',
+    description:
+      'Your images, newest first unless `ordering` says otherwise, filtered by status, tags (any of), text in the prompt or notes, and creation dates; paginated.',
+  })
   @ApiPage(ImageResponse)
   @ApiProblems(400, 401, 404)
   async list(
@@ -93,13 +104,26 @@ export class ImagesController {
   }
 
   @Get('statistics')
-  @ApiOkResponse({ type: ImageStatisticsResponse })
+  @ApiOperation({
+    summary: 'Image statistics',
+    description:
+      'How many of your images are in each status, and the average and total generation time.',
+  })
+  @ApiOkResponse({
+    type: ImageStatisticsResponse,
+    description: 'Counts per status and generation times.',
+  })
   @ApiProblems(401)
   statistics(@CurrentUser() user: UserWithProfile): Promise<ImageStatisticsResponse> {
     return this.images.statistics(user.id);
   }
 
   @Get('history')
+  @ApiOperation({
+    summary: 'Image history',
+    description:
+      'What happened to your images, newest first: requested, generated, failed, validated, rejected, updated, deleted (kept after the image is deleted); paginated.',
+  })
   @ApiPage(HistoryResponse)
   @ApiProblems(400, 401, 404)
   async history(
@@ -117,7 +141,11 @@ export class ImagesController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: ImageResponse })
+  @ApiOperation({
+    summary: 'Read an image',
+    description: 'One of your images with its signed display URL, renditions and tags.',
+  })
+  @ApiOkResponse({ type: ImageResponse, description: 'The image.' })
   @ApiProblems(401, 404)
   async detail(
     @CurrentUser() user: UserWithProfile,
@@ -128,9 +156,11 @@ export class ImagesController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Change prompt, negative_prompt, validation_notes or tags (tags are replaced).',
+    summary: 'Change an image',
+    description:
+      'Changes `prompt`, `negative_prompt`, `validation_notes` or `tags` (the list sent replaces the image’s tags). The picture itself does not change.',
   })
-  @ApiOkResponse({ type: ImageResponse })
+  @ApiOkResponse({ type: ImageResponse, description: 'The image after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async patch(
     @CurrentUser() user: UserWithProfile,
@@ -141,8 +171,12 @@ export class ImagesController {
   }
 
   @Put(':id')
-  @ApiOperation({ summary: 'Full update: the create rules apply (prompt required).' })
-  @ApiOkResponse({ type: ImageResponse })
+  @ApiOperation({
+    summary: 'Replace an image’s fields',
+    description:
+      'Full update of the writable fields; the creation rules apply (`prompt` required).',
+  })
+  @ApiOkResponse({ type: ImageResponse, description: 'The image after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async put(
     @CurrentUser() user: UserWithProfile,
@@ -153,9 +187,13 @@ export class ImagesController {
   }
 
   @Delete(':id')
+  @ApiOperation({
+    summary: 'Delete an image',
+    description:
+      'Deletes the image and its files. Its history rows stay, and a `deleted` row is added.',
+  })
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete the image and its files; its history is kept.' })
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'The image is deleted.' })
   @ApiProblems(401, 404)
   async remove(
     @CurrentUser() user: UserWithProfile,
@@ -166,9 +204,14 @@ export class ImagesController {
 
   @Patch(':id/validate')
   @ApiOperation({
-    summary: 'Validate or reject a generated image (validated ⇄ rejected may change back).',
+    summary: 'Validate or reject an image',
+    description:
+      'Validates (`action: validate`) or rejects (`action: reject`) a generated image, with optional notes. A validated image may be rejected and back again; any other status is 409. Only validated images can be scheduled.',
   })
-  @ApiOkResponse({ type: ImageEnvelope })
+  @ApiOkResponse({
+    type: ImageEnvelope,
+    description: 'The image in its new status, with a message.',
+  })
   @ApiProblems(400, 401, 404, 409, 415)
   async validate(
     @CurrentUser() user: UserWithProfile,
@@ -183,9 +226,13 @@ export class ImagesController {
   }
 
   @Post(':id/regenerate')
+  @ApiOperation({
+    summary: 'Generate an image again',
+    description:
+      'Generates a failed or rejected image again from its own parameters; it goes back to `pending`. Any other status is 409.',
+  })
   @HttpCode(202)
-  @ApiOperation({ summary: 'Generate a failed or rejected image again from its parameters.' })
-  @ApiAcceptedResponse({ type: ImageTaskEnvelope })
+  @ApiAcceptedResponse({ type: ImageTaskEnvelope, description: 'The image, pending again.' })
   @ApiProblems(401, 404, 409, 429)
   async regenerate(
     @CurrentUser() user: UserWithProfile,

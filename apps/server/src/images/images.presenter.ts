@@ -9,7 +9,7 @@ import {
 } from '@app/database';
 
 export class ImageResponse {
-  @ApiProperty({ example: 1 }) id: number;
+  @ApiProperty({ type: 'integer', example: 1 }) id: number;
   @ApiProperty({ example: 'alice', description: "The owner's username." }) user: string;
   @ApiProperty() prompt: string;
   @ApiProperty() negative_prompt: string;
@@ -40,14 +40,14 @@ export class ImageResponse {
   @ApiProperty({ enum: IMAGE_STATUSES }) status: string;
   @ApiProperty() error_message: string;
   @ApiProperty({ enum: IMAGE_STYLES }) style: string;
-  @ApiProperty({ example: 1024 }) width: number;
-  @ApiProperty({ example: 1024 }) height: number;
+  @ApiProperty({ type: 'integer', example: 1024 }) width: number;
+  @ApiProperty({ type: 'integer', example: 1024 }) height: number;
   @ApiProperty({ enum: ['standard', 'hd'] }) quality: string;
   @ApiProperty({ example: 'local' }) provider: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) metadata: JsonObject;
   @ApiProperty({ nullable: true, type: Number, description: 'Seconds.' }) generation_time:
     number | null;
-  @ApiProperty({ minimum: 0, maximum: 100 }) progress: number;
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100 }) progress: number;
   @ApiProperty({ nullable: true, type: String }) validated_at: string | null;
   @ApiProperty() validation_notes: string;
   @ApiProperty({ type: [String] }) tags: string[];
@@ -67,22 +67,22 @@ export class ImageTaskEnvelope extends ImageEnvelope {
 }
 
 export class ImageStatisticsResponse {
-  @ApiProperty() total_images: number;
-  @ApiProperty() pending_images: number;
-  @ApiProperty() generating_images: number;
-  @ApiProperty() generated_images: number;
-  @ApiProperty() validated_images: number;
-  @ApiProperty() rejected_images: number;
-  @ApiProperty() failed_images: number;
+  @ApiProperty({ type: 'integer' }) total_images: number;
+  @ApiProperty({ type: 'integer' }) pending_images: number;
+  @ApiProperty({ type: 'integer' }) generating_images: number;
+  @ApiProperty({ type: 'integer' }) generated_images: number;
+  @ApiProperty({ type: 'integer' }) validated_images: number;
+  @ApiProperty({ type: 'integer' }) rejected_images: number;
+  @ApiProperty({ type: 'integer' }) failed_images: number;
   @ApiProperty({ description: 'Seconds, over images that have a generation time.' })
   average_generation_time: number;
   @ApiProperty({ description: 'Seconds.' }) total_generation_time: number;
 }
 
 export class HistoryResponse {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty({ description: "The owner's username." }) user: string;
-  @ApiProperty({ nullable: true, type: Number }) image_id: number | null;
+  @ApiProperty({ nullable: true, type: 'integer' }) image_id: number | null;
   @ApiProperty({
     enum: ['requested', 'generated', 'failed', 'validate', 'reject', 'updated', 'deleted'],
   })
@@ -92,11 +92,11 @@ export class HistoryResponse {
 }
 
 export class TagResponse {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty() name: string;
   @ApiProperty() description: string;
   @ApiProperty() created_at: string;
-  @ApiProperty() image_count: number;
+  @ApiProperty({ type: 'integer' }) image_count: number;
 }
 
 export type SignUrl = (key: string | null) => string | null;

@@ -41,7 +41,10 @@ export class AccountsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Your connected social accounts (tokens are never returned).' })
+  @ApiOperation({
+    summary: 'List your accounts',
+    description: 'Your connected social accounts. Tokens are write-only: they are never returned.',
+  })
   @ApiPage(AccountResponse)
   @ApiProblems(400, 401, 404)
   async list(
@@ -59,9 +62,13 @@ export class AccountsController {
   }
 
   @Post()
+  @ApiOperation({
+    summary: 'Connect an account',
+    description:
+      'Connects a social account with its platform id and tokens; the tokens are stored encrypted and never returned. Send an `Idempotency-Key` header to make a retry safe.',
+  })
   @Idempotent()
-  @ApiOperation({ summary: 'Connect an account: its tokens are stored encrypted.' })
-  @ApiCreatedResponse({ type: AccountResponse })
+  @ApiCreatedResponse({ type: AccountResponse, description: 'The connected account.' })
   @ApiProblems(400, 401, 415)
   async create(
     @CurrentUser() user: UserWithProfile,
@@ -71,7 +78,11 @@ export class AccountsController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: AccountResponse })
+  @ApiOperation({
+    summary: 'Read an account',
+    description: 'One of your connected accounts (without its tokens).',
+  })
+  @ApiOkResponse({ type: AccountResponse, description: 'The account.' })
   @ApiProblems(401, 404)
   async detail(
     @CurrentUser() user: UserWithProfile,
@@ -82,9 +93,11 @@ export class AccountsController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Rename, reconnect (new tokens make it active again), disable or re-enable.',
+    summary: 'Change an account',
+    description:
+      'Renames it, reconnects it (new tokens make it active again), disables it (`status: disabled`) or re-enables it. Only its owner re-enables a disabled account.',
   })
-  @ApiOkResponse({ type: AccountResponse })
+  @ApiOkResponse({ type: AccountResponse, description: 'The account after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async update(
     @CurrentUser() user: UserWithProfile,
@@ -95,9 +108,12 @@ export class AccountsController {
   }
 
   @Delete(':id')
+  @ApiOperation({
+    summary: 'Disconnect an account',
+    description: 'Deletes the account and its tokens.',
+  })
   @HttpCode(204)
-  @ApiOperation({ summary: 'Disconnect: its tokens are deleted.' })
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'The account is disconnected.' })
   @ApiProblems(401, 404)
   async remove(
     @CurrentUser() user: UserWithProfile,

@@ -55,11 +55,16 @@ export class PostsController {
   ) {}
 
   @Post('schedule')
-  @Idempotent()
   @ApiOperation({
-    summary: 'Schedule one of your validated images on a platform, at a future time.',
+    summary: 'Schedule a post',
+    description:
+      'Schedules one of your validated images on a platform at a future time, through one of your connected accounts (the only active one for that platform when `account` is left out). Caption and hashtags must fit the platform’s limits. It is published once, on time. Send an `Idempotency-Key` header to make a retry safe.',
   })
-  @ApiCreatedResponse({ type: PostTaskEnvelope })
+  @Idempotent()
+  @ApiCreatedResponse({
+    type: PostTaskEnvelope,
+    description: 'The scheduled post, with a message.',
+  })
   @ApiProblems(400, 401, 415)
   async schedule(
     @CurrentUser() user: UserWithProfile,
@@ -70,6 +75,11 @@ export class PostsController {
   }
 
   @Get('posts')
+  @ApiOperation({
+    summary: 'List your posts',
+    description:
+      'Your posts, soonest first unless `ordering` says otherwise, filtered by status, platform, date range and text; paginated.',
+  })
   @ApiPage(PostResponse)
   @ApiProblems(400, 401, 404)
   async list(
@@ -87,14 +97,27 @@ export class PostsController {
   }
 
   @Get('statistics')
-  @ApiOkResponse({ type: SchedulerStatisticsResponse })
+  @ApiOperation({
+    summary: 'Post statistics',
+    description:
+      'How many of your posts are scheduled, posted, failed or cancelled, how many are upcoming, per platform, and the average engagement rate.',
+  })
+  @ApiOkResponse({
+    type: SchedulerStatisticsResponse,
+    description: 'Counts and the average engagement rate.',
+  })
   @ApiProblems(401)
   statistics(@CurrentUser() user: UserWithProfile): Promise<SchedulerStatisticsResponse> {
     return this.posts.statistics(user.id);
   }
 
   @Get('posts/:id')
-  @ApiOkResponse({ type: PostResponse })
+  @ApiOperation({
+    summary: 'Read a post',
+    description:
+      'One of your posts, with its image’s details and, once posted, the platform’s id and URL.',
+  })
+  @ApiOkResponse({ type: PostResponse, description: 'The post.' })
   @ApiProblems(401, 404)
   async detail(
     @CurrentUser() user: UserWithProfile,
@@ -105,10 +128,11 @@ export class PostsController {
 
   @Patch('posts/:id')
   @ApiOperation({
-    summary:
-      'Change time, caption or hashtags while scheduled or failed; a failed post given a future time is scheduled again.',
+    summary: 'Change a post',
+    description:
+      'Changes `scheduled_time`, `caption` or `hashtags` while the post is scheduled or failed (otherwise 409). A failed post given a future time is scheduled again.',
   })
-  @ApiOkResponse({ type: PostResponse })
+  @ApiOkResponse({ type: PostResponse, description: 'The post after the change.' })
   @ApiProblems(400, 401, 404, 409, 415)
   async patch(
     @CurrentUser() user: UserWithProfile,
@@ -119,8 +143,12 @@ export class PostsController {
   }
 
   @Put('posts/:id')
-  @ApiOperation({ summary: 'Full update: scheduled_time and caption required.' })
-  @ApiOkResponse({ type: PostResponse })
+  @ApiOperation({
+    summary: 'Replace a post’s fields',
+    description:
+      'Full update while the post is scheduled or failed: `scheduled_time` and `caption` required.',
+  })
+  @ApiOkResponse({ type: PostResponse, description: 'The post after the change.' })
   @ApiProblems(400, 401, 404, 409, 415)
   async put(
     @CurrentUser() user: UserWithProfile,
@@ -131,9 +159,13 @@ export class PostsController {
   }
 
   @Delete('posts/:id')
+  @ApiOperation({
+    summary: 'Cancel a post (DELETE)',
+    description:
+      'Cancels a scheduled or failed post; the row stays, `cancelled`. Any other status is 409.',
+  })
   @HttpCode(204)
-  @ApiOperation({ summary: 'Cancel a scheduled or failed post.' })
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'The post is cancelled.' })
   @ApiProblems(401, 404, 409)
   async remove(
     @CurrentUser() user: UserWithProfile,
@@ -143,8 +175,12 @@ export class PostsController {
   }
 
   @Post('posts/:id/cancel')
+  @ApiOperation({
+    summary: 'Cancel a post',
+    description: 'Cancels a scheduled or failed post and answers it. Any other status is 409.',
+  })
   @HttpCode(200)
-  @ApiOkResponse({ type: PostEnvelope })
+  @ApiOkResponse({ type: PostEnvelope, description: 'The cancelled post, with a message.' })
   @ApiProblems(401, 404, 409)
   async cancel(
     @CurrentUser() user: UserWithProfile,
@@ -157,11 +193,13 @@ export class PostsController {
   }
 
   @Post('posts/:id/publish-now')
-  @HttpCode(202)
   @ApiOperation({
-    summary: 'Publish a scheduled, failed or cancelled post now, whatever its time.',
+    summary: 'Publish a post now',
+    description:
+      'Publishes a scheduled, failed or cancelled post now, whatever its time; still exactly once.',
   })
-  @ApiAcceptedResponse({ type: PostTaskEnvelope })
+  @HttpCode(202)
+  @ApiAcceptedResponse({ type: PostTaskEnvelope, description: 'The post, queued for publishing.' })
   @ApiProblems(401, 404, 409)
   async publishNow(
     @CurrentUser() user: UserWithProfile,
@@ -176,11 +214,13 @@ export class PostsController {
   }
 
   @Post('posts/:id/republish')
-  @HttpCode(201)
   @ApiOperation({
-    summary: 'A posted post → a new post with the same content, now or at scheduled_time.',
+    summary: 'Publish a posted post again',
+    description:
+      'Makes a new post with the same content as a posted one, published now or at `scheduled_time`.',
   })
-  @ApiCreatedResponse({ type: PostTaskEnvelope })
+  @HttpCode(201)
+  @ApiCreatedResponse({ type: PostTaskEnvelope, description: 'The new post.' })
   @ApiProblems(400, 401, 404, 409, 415)
   async republish(
     @CurrentUser() user: UserWithProfile,
@@ -196,7 +236,15 @@ export class PostsController {
   }
 
   @Get('posts/:id/analytics')
-  @ApiOkResponse({ type: AnalyticsResponse })
+  @ApiOperation({
+    summary: 'Read a post’s metrics',
+    description:
+      'The platform’s latest metrics for a posted post (409 if it is not posted): likes, comments, shares, views, reach, impressions and the engagement rate.',
+  })
+  @ApiOkResponse({
+    type: AnalyticsResponse,
+    description: 'The post’s metrics and when they were synced.',
+  })
   @ApiProblems(401, 404, 409)
   async analytics(
     @CurrentUser() user: UserWithProfile,
@@ -206,8 +254,16 @@ export class PostsController {
   }
 
   @Post('posts/:id/sync-analytics')
+  @ApiOperation({
+    summary: 'Sync a post’s metrics',
+    description:
+      'Fetches the platform’s metrics for a posted post now (409 if it is not posted). Posted posts are also synced on their own periodically.',
+  })
   @HttpCode(202)
-  @ApiAcceptedResponse({ type: TaskResponse })
+  @ApiAcceptedResponse({
+    type: TaskResponse,
+    description: 'The sync is queued; `task_id` names the job.',
+  })
   @ApiProblems(401, 404, 409)
   async syncAnalytics(
     @CurrentUser() user: UserWithProfile,

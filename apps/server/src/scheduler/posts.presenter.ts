@@ -10,7 +10,7 @@ import {
 } from '@app/database';
 
 export class PostImageDetails {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty() prompt: string;
   @ApiProperty() status: string;
   @ApiProperty({ nullable: true, type: String }) thumbnail: string | null;
@@ -18,11 +18,11 @@ export class PostImageDetails {
 }
 
 export class PostResponse {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty({ description: "The owner's username." }) user: string;
-  @ApiProperty({ nullable: true, type: Number }) image: number | null;
+  @ApiProperty({ nullable: true, type: 'integer' }) image: number | null;
   @ApiProperty({ nullable: true, type: PostImageDetails }) image_details: PostImageDetails | null;
-  @ApiProperty({ nullable: true, type: Number }) account: number | null;
+  @ApiProperty({ nullable: true, type: 'integer' }) account: number | null;
   @ApiProperty() scheduled_time: string;
   @ApiProperty({ enum: SOCIAL_PLATFORMS }) platform: string;
   @ApiProperty() caption: string;
@@ -39,7 +39,7 @@ export class PostResponse {
   @ApiProperty() is_published: boolean;
   @ApiProperty({
     nullable: true,
-    type: Number,
+    type: 'integer',
     description: 'The recurring schedule that created it.',
   })
   schedule: number | null;
@@ -62,15 +62,15 @@ export class TaskResponse {
 }
 
 export class AnalyticsResponse {
-  @ApiProperty() id: number;
-  @ApiProperty() scheduled_post_id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
+  @ApiProperty({ type: 'integer' }) scheduled_post_id: number;
   @ApiProperty({ enum: SOCIAL_PLATFORMS }) platform: string;
-  @ApiProperty() likes: number;
-  @ApiProperty() comments: number;
-  @ApiProperty() shares: number;
-  @ApiProperty() views: number;
-  @ApiProperty() reach: number;
-  @ApiProperty() impressions: number;
+  @ApiProperty({ type: 'integer' }) likes: number;
+  @ApiProperty({ type: 'integer' }) comments: number;
+  @ApiProperty({ type: 'integer' }) shares: number;
+  @ApiProperty({ type: 'integer' }) views: number;
+  @ApiProperty({ type: 'integer' }) reach: number;
+  @ApiProperty({ type: 'integer' }) impressions: number;
   @ApiProperty({
     description: '(likes + comments + shares) / max(impressions, views, reach) × 100.',
   })
@@ -80,11 +80,12 @@ export class AnalyticsResponse {
 }
 
 export class SchedulerStatisticsResponse {
-  @ApiProperty({ description: 'Posts waiting or being published.' }) total_scheduled: number;
-  @ApiProperty() total_posted: number;
-  @ApiProperty() total_failed: number;
-  @ApiProperty() total_cancelled: number;
-  @ApiProperty({ description: 'Scheduled in the future.' }) upcoming_posts: number;
+  @ApiProperty({ type: 'integer', description: 'Posts waiting or being published.' })
+  total_scheduled: number;
+  @ApiProperty({ type: 'integer' }) total_posted: number;
+  @ApiProperty({ type: 'integer' }) total_failed: number;
+  @ApiProperty({ type: 'integer' }) total_cancelled: number;
+  @ApiProperty({ type: 'integer', description: 'Scheduled in the future.' }) upcoming_posts: number;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'integer' },

@@ -47,7 +47,11 @@ export class SchedulesController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Your recurring schedules, each with next_run_at and its latest runs.' })
+  @ApiOperation({
+    summary: 'List your recurring schedules',
+    description:
+      'Your recurring schedules, each with `next_run_at` and its latest runs; paginated.',
+  })
   @ApiPage(ScheduleResponse)
   @ApiProblems(400, 401, 404)
   async list(
@@ -65,11 +69,16 @@ export class SchedulesController {
   }
 
   @Post()
-  @Idempotent()
   @ApiOperation({
-    summary: 'A recurring schedule: daily, weekly or monthly, at a local time in its time zone.',
+    summary: 'Create a recurring schedule',
+    description:
+      'A schedule that posts daily, weekly or monthly at a local time in its own time zone (correct across DST changes). At each run it either generates an image from `prompt` ahead of time, or takes your oldest validated, never-posted image carrying one of `tags`; then it creates one post per platform. Send an `Idempotency-Key` header to make a retry safe.',
   })
-  @ApiCreatedResponse({ type: ScheduleResponse })
+  @Idempotent()
+  @ApiCreatedResponse({
+    type: ScheduleResponse,
+    description: 'The new schedule with its first `next_run_at`.',
+  })
   @ApiProblems(400, 401, 415)
   async create(
     @CurrentUser() user: UserWithProfile,
@@ -79,7 +88,11 @@ export class SchedulesController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: ScheduleResponse })
+  @ApiOperation({
+    summary: 'Read a recurring schedule',
+    description: 'One of your schedules with `next_run_at` and its latest runs.',
+  })
+  @ApiOkResponse({ type: ScheduleResponse, description: 'The schedule.' })
   @ApiProblems(401, 404)
   async detail(
     @CurrentUser() user: UserWithProfile,
@@ -89,8 +102,11 @@ export class SchedulesController {
   }
 
   @Put(':id')
-  @ApiOperation({ summary: 'Full update (the create rules). A new timing recomputes next_run_at.' })
-  @ApiOkResponse({ type: ScheduleResponse })
+  @ApiOperation({
+    summary: 'Replace a recurring schedule',
+    description: 'Full update: the creation rules apply. A new timing recomputes `next_run_at`.',
+  })
+  @ApiOkResponse({ type: ScheduleResponse, description: 'The schedule after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async replace(
     @CurrentUser() user: UserWithProfile,
@@ -102,9 +118,11 @@ export class SchedulesController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Partial update; `is_active: false` pauses (next_run_at null), true resumes.',
+    summary: 'Change a recurring schedule',
+    description:
+      'Changes only the fields sent. `is_active: false` pauses it (`next_run_at` becomes null), `true` resumes it from the next occurrence.',
   })
-  @ApiOkResponse({ type: ScheduleResponse })
+  @ApiOkResponse({ type: ScheduleResponse, description: 'The schedule after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async update(
     @CurrentUser() user: UserWithProfile,
@@ -115,9 +133,12 @@ export class SchedulesController {
   }
 
   @Delete(':id')
+  @ApiOperation({
+    summary: 'Delete a recurring schedule',
+    description: 'No further runs. The posts it already made are kept.',
+  })
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete: no further runs; the posts it made are kept.' })
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'The schedule is deleted.' })
   @ApiProblems(401, 404)
   async remove(
     @CurrentUser() user: UserWithProfile,
@@ -127,7 +148,11 @@ export class SchedulesController {
   }
 
   @Get(':id/runs')
-  @ApiOperation({ summary: 'Every run of the schedule, newest occurrence first.' })
+  @ApiOperation({
+    summary: 'List a schedule’s runs',
+    description:
+      'Every run of the schedule, newest occurrence first, with what it did (posts made) or why it skipped; paginated.',
+  })
   @ApiPage(ScheduleRunResponse)
   @ApiProblems(400, 401, 404)
   async runs(

@@ -8,7 +8,7 @@ export class LoginDto {
   @MaxLength(254)
   username: string;
 
-  @ApiProperty({ example: 'Blue-Harbour-Lantern-42' })
+  @ApiProperty({ maxLength: 256, example: 'Blue-Harbour-Lantern-42' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)

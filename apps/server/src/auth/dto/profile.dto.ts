@@ -49,6 +49,7 @@ export class EmailNotificationsDto {
 /** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
 export class PutProfileDto {
   @ApiPropertyOptional({
+    example: 'alice',
     readOnly: true,
     description: 'Read-only: sending another value is refused.',
   })
@@ -62,19 +63,19 @@ export class PutProfileDto {
   @IsEmail({}, { message: 'email must be a valid email address' })
   email: string;
 
-  @ApiPropertyOptional({ maxLength: 150 })
+  @ApiPropertyOptional({ example: 'Alice', maxLength: 150 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(150)
   first_name?: string;
 
-  @ApiPropertyOptional({ maxLength: 150 })
+  @ApiPropertyOptional({ example: 'Martin', maxLength: 150 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(150)
   last_name?: string;
 
-  @ApiPropertyOptional({ maxLength: 500 })
+  @ApiPropertyOptional({ example: 'Photographer in Lyon.', maxLength: 500 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(500)
@@ -86,30 +87,31 @@ export class PutProfileDto {
   @MaxLength(20)
   phone_number?: string;
 
-  @ApiPropertyOptional({ maxLength: 100 })
+  @ApiPropertyOptional({ example: 'alice.pics', maxLength: 100 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   instagram_username?: string;
 
-  @ApiPropertyOptional({ maxLength: 100 })
+  @ApiPropertyOptional({ example: '104729361512345', maxLength: 100 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   facebook_page_id?: string;
 
-  @ApiPropertyOptional({ maxLength: 100 })
+  @ApiPropertyOptional({ example: 'alicepics', maxLength: 100 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(100)
   twitter_username?: string;
 
-  @ApiPropertyOptional({ enum: IMAGE_STYLES })
+  @ApiPropertyOptional({ example: 'realistic', enum: IMAGE_STYLES })
   @OptionalNotNull()
   @IsIn(IMAGE_STYLES)
   default_image_style?: ImageStyle;
 
   @ApiPropertyOptional({
+    example: false,
     description: 'When true, a freshly generated image is validated on its own.',
   })
   @OptionalNotNull()
@@ -135,6 +137,7 @@ export class PutProfileDto {
   email_notifications?: EmailNotificationsDto;
 
   @ApiPropertyOptional({
+    example: null,
     type: 'string',
     format: 'binary',
     nullable: true,

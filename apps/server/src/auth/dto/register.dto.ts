@@ -24,6 +24,7 @@ export class RegisterDto {
   email: string;
 
   @ApiProperty({
+    maxLength: 256,
     example: 'Blue-Harbour-Lantern-42',
     description: "Checked like Django's four validators.",
   })
@@ -31,7 +32,11 @@ export class RegisterDto {
   @MaxLength(256)
   password: string;
 
-  @ApiProperty({ example: 'Blue-Harbour-Lantern-42', description: 'The same password again.' })
+  @ApiProperty({
+    maxLength: 256,
+    example: 'Blue-Harbour-Lantern-42',
+    description: 'The same password again.',
+  })
   @IsString()
   @MaxLength(256)
   password2: string;

@@ -9,7 +9,7 @@ export class CreateTagDto {
   @MaxLength(50)
   name: string;
 
-  @ApiPropertyOptional({ maxLength: 500 })
+  @ApiPropertyOptional({ example: 'Pictures of the sea', maxLength: 500 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(500)

@@ -23,6 +23,7 @@ export class GenerateImageDto {
   negative_prompt?: string;
 
   @ApiPropertyOptional({
+    example: 'realistic',
     enum: IMAGE_STYLES,
     description: "Default: the profile's default_image_style.",
   })
@@ -30,7 +31,13 @@ export class GenerateImageDto {
   @IsIn(IMAGE_STYLES)
   style?: ImageStyle;
 
-  @ApiPropertyOptional({ minimum: 256, maximum: 2048, default: 1024 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 1024,
+    minimum: 256,
+    maximum: 2048,
+    default: 1024,
+  })
   @OptionalNotNull()
   @ToInteger()
   @IsInt()
@@ -38,7 +45,13 @@ export class GenerateImageDto {
   @Max(2048)
   width?: number;
 
-  @ApiPropertyOptional({ minimum: 256, maximum: 2048, default: 1024 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 1024,
+    minimum: 256,
+    maximum: 2048,
+    default: 1024,
+  })
   @OptionalNotNull()
   @ToInteger()
   @IsInt()
@@ -46,7 +59,7 @@ export class GenerateImageDto {
   @Max(2048)
   height?: number;
 
-  @ApiPropertyOptional({ enum: IMAGE_QUALITIES, default: 'standard' })
+  @ApiPropertyOptional({ example: 'standard', enum: IMAGE_QUALITIES, default: 'standard' })
   @OptionalNotNull()
   @IsIn(IMAGE_QUALITIES)
   quality?: ImageQualityName;

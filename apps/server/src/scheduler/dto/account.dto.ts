@@ -9,7 +9,7 @@ import {
 import { OptionalNotNull } from '../../http/transforms.js';
 
 export class CreateAccountDto {
-  @ApiProperty({ enum: SOCIAL_PLATFORMS })
+  @ApiProperty({ example: 'instagram', enum: SOCIAL_PLATFORMS })
   @IsIn(SOCIAL_PLATFORMS)
   platform: SocialPlatform;
 
@@ -28,13 +28,18 @@ export class CreateAccountDto {
   @MaxLength(100)
   display_name?: string;
 
-  @ApiProperty({ writeOnly: true, description: 'Stored encrypted; never returned.' })
+  @ApiProperty({
+    example: 'EAAGm0PX4ZCpsBAKZCZCvZBZAZCx3',
+    writeOnly: true,
+    description: 'Stored encrypted; never returned.',
+  })
   @IsString()
   @IsNotEmpty()
   @MaxLength(4096)
   access_token: string;
 
   @ApiPropertyOptional({
+    example: 'rt-8f14e45fceea167a',
     writeOnly: true,
     nullable: true,
     description: 'Stored encrypted; never returned.',
@@ -65,6 +70,7 @@ export class UpdateAccountDto extends PartialType(
   { skipNullProperties: false },
 ) {
   @ApiPropertyOptional({
+    example: 'active',
     enum: ['active', 'disabled'],
     description: 'Disable or re-enable the account.',
   })
@@ -74,12 +80,12 @@ export class UpdateAccountDto extends PartialType(
 }
 
 export class AccountResponse {
-  @ApiProperty() id: number;
-  @ApiProperty({ enum: SOCIAL_PLATFORMS }) platform: string;
+  @ApiProperty({ type: 'integer' }) id: number;
+  @ApiProperty({ example: 'instagram', enum: SOCIAL_PLATFORMS }) platform: string;
   @ApiProperty() account_id: string;
   @ApiProperty() display_name: string;
   @ApiProperty({ nullable: true, type: String }) expires_at: string | null;
-  @ApiProperty({ enum: ACCOUNT_STATUSES }) status: string;
+  @ApiProperty({ example: 'active', enum: ACCOUNT_STATUSES }) status: string;
   @ApiProperty({
     description: 'Whether a refresh token is stored (the token itself never is returned).',
   })

@@ -33,7 +33,7 @@ export const HashtagsField = (example?: string) =>
   );
 
 export class SchedulePostDto {
-  @ApiProperty({ example: 12, description: 'One of your validated images.' })
+  @ApiProperty({ type: 'integer', example: 12, description: 'One of your validated images.' })
   @ToInteger()
   @IsInt()
   @Min(1)
@@ -47,7 +47,7 @@ export class SchedulePostDto {
   @IsISO8601({ strict: true })
   scheduled_time: string;
 
-  @ApiProperty({ enum: SOCIAL_PLATFORMS })
+  @ApiProperty({ example: 'instagram', enum: SOCIAL_PLATFORMS })
   @IsIn(SOCIAL_PLATFORMS)
   platform: SocialPlatform;
 
@@ -60,6 +60,7 @@ export class SchedulePostDto {
   hashtags?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: 3,
     description: 'Your account on that platform; optional when you have exactly one usable.',
   })
@@ -77,7 +78,7 @@ export class PutPostDto {
   @IsISO8601({ strict: true })
   scheduled_time: string;
 
-  @ApiProperty({ maxLength: 2200 })
+  @ApiProperty({ example: 'Sunrise over the bay', maxLength: 2200 })
   @IsString()
   @MaxLength(2200)
   caption: string;
@@ -92,7 +93,7 @@ export class PatchPostDto {
   @IsISO8601({ strict: true })
   scheduled_time?: string;
 
-  @ApiPropertyOptional({ maxLength: 2200 })
+  @ApiPropertyOptional({ example: 'Sunrise over the bay', maxLength: 2200 })
   @OptionalNotNull()
   @IsString()
   @MaxLength(2200)

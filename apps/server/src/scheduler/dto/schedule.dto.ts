@@ -46,7 +46,7 @@ export class CreateScheduleDto {
   @MaxLength(100)
   name: string;
 
-  @ApiProperty({ enum: SCHEDULE_FREQUENCIES })
+  @ApiProperty({ example: 'weekly', enum: SCHEDULE_FREQUENCIES })
   @IsIn(SCHEDULE_FREQUENCIES)
   frequency: ScheduleFrequency;
 
@@ -56,6 +56,8 @@ export class CreateScheduleDto {
   time_of_day: string;
 
   @ApiPropertyOptional({
+    example: 0,
+    type: 'integer',
     minimum: 0,
     maximum: 6,
     nullable: true,
@@ -69,6 +71,8 @@ export class CreateScheduleDto {
   weekday?: number | null;
 
   @ApiPropertyOptional({
+    example: 1,
+    type: 'integer',
     minimum: 1,
     maximum: 31,
     nullable: true,
@@ -99,7 +103,9 @@ export class CreateScheduleDto {
   platforms: SocialPlatform[];
 
   @ApiPropertyOptional({
-    type: [Number],
+    example: [3],
+    type: 'integer',
+    isArray: true,
     description:
       'Your accounts to post with, at most one per platform; a platform left out uses your only active account there.',
   })
@@ -113,13 +119,14 @@ export class CreateScheduleDto {
   @Max(MAX_ID, { each: true })
   accounts?: number[];
 
-  @ApiPropertyOptional({ default: true, description: 'false pauses the schedule.' })
+  @ApiPropertyOptional({ example: true, default: true, description: 'false pauses the schedule.' })
   @OptionalNotNull()
   @ToBoolean()
   @IsBoolean()
   is_active?: boolean;
 
   @ApiPropertyOptional({
+    example: 'A lighthouse at dawn, soft light',
     maxLength: 2000,
     description:
       'Generate a new image from this prompt before each occurrence. Without it, the schedule posts the oldest validated, never-posted image carrying one of `tags`.',
@@ -130,6 +137,7 @@ export class CreateScheduleDto {
   prompt?: string;
 
   @ApiPropertyOptional({
+    example: 'realistic',
     enum: IMAGE_STYLES,
     nullable: true,
     description: "Style of generated images; default: your profile's.",
@@ -162,33 +170,34 @@ export class PatchScheduleDto extends PartialType(CreateScheduleDto, {
 }) {}
 
 export class ScheduleRunResponse {
-  @ApiProperty() id: number;
-  @ApiProperty() schedule: number;
+  @ApiProperty({ type: 'integer' }) id: number;
+  @ApiProperty({ type: 'integer' }) schedule: number;
   @ApiProperty({ description: 'The instant the schedule named.' }) occurrence_at: string;
   @ApiProperty({ enum: RUN_OUTCOMES }) outcome: string;
   @ApiProperty({ description: 'Why it was skipped, or which platforms got no post.' })
   reason: string;
-  @ApiProperty({ nullable: true, type: Number }) image: number | null;
-  @ApiProperty() posts_created: number;
-  @ApiProperty({ type: [Number] }) posts: number[];
+  @ApiProperty({ nullable: true, type: 'integer' }) image: number | null;
+  @ApiProperty({ type: 'integer' }) posts_created: number;
+  @ApiProperty({ type: 'integer', isArray: true }) posts: number[];
   @ApiProperty({ nullable: true, type: String }) ran_at: string | null;
   @ApiProperty() created_at: string;
 }
 
 export class ScheduleResponse {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty({ description: "The owner's username." }) user: string;
   @ApiProperty() name: string;
-  @ApiProperty({ enum: SCHEDULE_FREQUENCIES }) frequency: string;
+  @ApiProperty({ example: 'weekly', enum: SCHEDULE_FREQUENCIES }) frequency: string;
   @ApiProperty({ example: '09:00:00' }) time_of_day: string;
-  @ApiProperty({ nullable: true, type: Number }) weekday: number | null;
-  @ApiProperty({ nullable: true, type: Number }) day_of_month: number | null;
+  @ApiProperty({ example: 0, nullable: true, type: 'integer' }) weekday: number | null;
+  @ApiProperty({ example: 1, nullable: true, type: 'integer' }) day_of_month: number | null;
   @ApiProperty() timezone: string;
   @ApiProperty({ enum: SOCIAL_PLATFORMS, isArray: true }) platforms: string[];
-  @ApiProperty({ type: [Number] }) accounts: number[];
-  @ApiProperty() is_active: boolean;
-  @ApiProperty() prompt: string;
-  @ApiProperty({ nullable: true, enum: IMAGE_STYLES, type: String }) style: string | null;
+  @ApiProperty({ example: [3], type: 'integer', isArray: true }) accounts: number[];
+  @ApiProperty({ example: true }) is_active: boolean;
+  @ApiProperty({ example: 'A lighthouse at dawn, soft light' }) prompt: string;
+  @ApiProperty({ example: 'realistic', nullable: true, enum: IMAGE_STYLES, type: String }) style:
+    string | null;
   @ApiProperty({ type: [String] }) tags: string[];
   @ApiProperty() caption: string;
   @ApiProperty() hashtags: string;
