@@ -18,10 +18,15 @@ export class PasswordResetController {
   @Post()
   @HttpCode(200)
   @ApiOperation({
-    summary:
-      'Mail a password reset link (valid 1 hour, single use); the same answer whether or not the address is known.',
+    summary: 'Ask for a password reset',
+    description:
+      'Mails the account using this address a link to choose a new password (`PASSWORD_RESET_URL`), carrying a single-use token valid one hour. The answer is the same 200 whether or not an account uses the address, and the account is looked up after the answer. Limited per client address (`RATE_LIMIT_REGISTER_PER_HOUR`, 429 with `Retry-After`); one account receives at most 3 reset mails an hour.',
   })
-  @ApiOkResponse({ type: MessageResponse, example: { message: RESET_REQUESTED_MESSAGE } })
+  @ApiOkResponse({
+    type: MessageResponse,
+    example: { message: RESET_REQUESTED_MESSAGE },
+    description: 'Always the same answer: an email is on its way if the address is known.',
+  })
   @ApiProblems(400, 415, 429)
   async request(@Body() dto: PasswordResetRequestDto, @Ip() ip: string): Promise<MessageResponse> {
     await this.resets.request(dto.email, ip || 'unknown');
@@ -32,11 +37,14 @@ export class PasswordResetController {
   @Post('confirm')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Set a new password with the emailed token; every session of the account ends.',
+    summary: 'Reset the password',
+    description:
+      'Sets a new password with the token of a reset email (the password rules of registration apply). The token is then spent, with every other reset token of the account, and every session of the account ends: its refresh and access tokens stop working. A spent, expired or unknown token is a 400 naming `token`.',
   })
   @ApiOkResponse({
     type: MessageResponse,
     example: { message: 'Password reset. Sign in with the new password.' },
+    description: 'The password is changed; sign in again.',
   })
   @ApiProblems(400, 415)
   async confirm(@Body() dto: PasswordResetConfirmDto): Promise<MessageResponse> {

@@ -37,7 +37,9 @@ export class UnsubscribeController {
   @Header('Referrer-Policy', 'no-referrer')
   @Header('Content-Security-Policy', PAGE_SECURITY)
   @ApiOperation({
-    summary: 'The unsubscribe confirmation page of an email link (changes nothing by itself).',
+    summary: 'Unsubscribe page',
+    description:
+      "The page the unsubscribe link of a notification email opens: it names the notification and has a button that POSTs the one-click unsubscribe. It changes nothing by itself (link scanners and prefetchers GET every link of a mail). No sign-in: the link's signed token names the user and the notification.",
   })
   @ApiProduces('text/html')
   @ApiOkResponse({
@@ -62,8 +64,9 @@ export class UnsubscribeController {
   @Header('Referrer-Policy', 'no-referrer')
   @Header('Content-Security-Policy', PAGE_SECURITY)
   @ApiOperation({
-    summary:
-      'One-click unsubscribe (RFC 8058): turns off the notification the token names; no sign-in.',
+    summary: 'Unsubscribe in one click (RFC 8058)',
+    description:
+      "Turns off the email notification the link's signed token names (`email_notifications` of the profile), with no sign-in: what a mail provider POSTs when its reader clicks unsubscribe (`List-Unsubscribe=One-Click`, form-encoded), and what the page's button sends. Unsubscribing again answers the same.",
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiProduces('text/html')

@@ -18,27 +18,40 @@ import { IsTimeZone } from './is-time-zone.validator.js';
 
 /** Any subset of the switches: those left out keep their value. */
 export class EmailNotificationsDto {
-  @ApiPropertyOptional({ description: 'A scheduled post failed, or its outcome is unknown.' })
+  @ApiPropertyOptional({
+    example: false,
+    description: 'A scheduled post failed, or its outcome is unknown.',
+  })
   @OptionalNotNull()
   @IsBoolean()
   post_failed?: boolean;
 
-  @ApiPropertyOptional({ description: 'A connected account must be connected again.' })
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A connected account must be connected again.',
+  })
   @OptionalNotNull()
   @IsBoolean()
   account_reconnect_required?: boolean;
 
-  @ApiPropertyOptional({ description: 'A run of a recurring schedule was skipped.' })
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A run of a recurring schedule was skipped.',
+  })
   @OptionalNotNull()
   @IsBoolean()
   schedule_run_skipped?: boolean;
 
-  @ApiPropertyOptional({ description: 'A webhook endpoint was disabled after repeated failures.' })
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A webhook endpoint was disabled after repeated failures.',
+  })
   @OptionalNotNull()
   @IsBoolean()
   webhook_disabled?: boolean;
 
   @ApiPropertyOptional({
+    example: true,
     description: 'Monday morning: what was published last week, and how it did.',
   })
   @OptionalNotNull()
