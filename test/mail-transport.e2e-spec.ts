@@ -6,6 +6,9 @@ import { createMailApp, mailQueueIdle, sentMails } from './support/mail.js';
 import { ENTRY, freePort, getHealth, killAll, start, waitUntil } from './support/spawn.js';
 import { testEnv } from './support/test-env.js';
 
+/** Generous: on a machine shared with other test runs a boot can take far longer than its ~3 s. */
+const BOOT_MS = 60_000;
+
 /** Without SMTP_URL: what a developer sees, and what production does. */
 describe('mail without SMTP_URL', () => {
   let database: DataSource | undefined;
@@ -30,7 +33,7 @@ describe('mail without SMTP_URL', () => {
     );
     await waitUntil(
       async () => ((await getHealth(port)).status === 200 ? true : undefined),
-      20_000,
+      BOOT_MS,
       server,
     );
     expect(server.stdout).toContain(
@@ -59,7 +62,7 @@ describe('mail without SMTP_URL', () => {
           .find((entry) =>
             entry.includes(`Mail not sent (SMTP_URL is not set) to ${fields.email}`),
           ),
-      20_000,
+      BOOT_MS,
       server,
     );
     const message = String((JSON.parse(line) as { msg: string }).msg);
@@ -72,7 +75,7 @@ describe('mail without SMTP_URL', () => {
       [user.id],
     )) as { status: string; message_id: string | null }[];
     expect(row).toEqual({ status: 'sent', message_id: null });
-  });
+  }, 150_000);
 
   it('sends nothing in production and records the message as skipped', async () => {
     const app = await createMailApp(null, { NODE_ENV: 'production' });
@@ -100,5 +103,5 @@ describe('mail without SMTP_URL', () => {
     } finally {
       await app.close();
     }
-  });
+  }, 90_000);
 });
