@@ -117,6 +117,7 @@ export async function run(ctx) {
       '',
       `- \`POST /api/auth/password-reset/\`, one request at a time, known and unknown addresses alternating (${PROBES} in all), against the built app (\`NODE_ENV=production\`, roles api and worker in one process). The request only counts the address and queues a job; the account is looked up by the worker.`,
       `- Delivery: ${burst.length} users each asking once (${BURST_CONCURRENCY} requests at a time) were all answered in ${Math.round(answered).toLocaleString('en-US')} ms and their ${burst.length} messages all accepted by the SMTP server (loopback, \`smtp-server\`, no TLS) ${Math.round(delivered).toLocaleString('en-US')} ms after the first request: **${perSecond.toFixed(0)} reset mails/s** with one worker process (\`MAIL_WORKER_CONCURRENCY\` 5; each is two jobs, the lookup that issues the token and the message).`,
+      '- Read the figures with the load average below: taken while other work shared the two CPUs, they are a floor. Each message opens its own SMTP connection (nodemailer without `pool`), which a pooled transport would save.',
       machineLine(ctx, { loadBefore, loadAfter }),
     ].join('\n');
     await app.stop();
