@@ -149,7 +149,15 @@ describe('administration: sign-in and access', () => {
     expect(board.headers['content-type']).toMatch(/^text\/html/);
     const { body } = await agent.get('/admin/queues/api/queues').expect(200);
     const names = (body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['analytics', 'events', 'images', 'maintenance', 'posts', 'webhooks']);
+    expect(names).toEqual([
+      'analytics',
+      'events',
+      'images',
+      'mail',
+      'maintenance',
+      'posts',
+      'webhooks',
+    ]);
   });
 
   it('lets superusers, not staff, change the queues from the board', async () => {
@@ -362,6 +370,7 @@ describe('administration: resources', () => {
     const group = (id: string) => resources.find((resource) => resource.id === id)?.navigation;
     expect(group('User')?.name).toBe('Users');
     expect(group('TokenFamily')?.name).toBe('Users');
+    expect(group('SentMail')?.name).toBe('Users');
     expect(group('GeneratedImage')?.name).toBe('Images');
     expect(group('UserImageStats')?.name).toBe('Images');
     expect(group('ScheduledPost')?.name).toBe('Scheduler');
@@ -442,6 +451,9 @@ describe('administration: resources', () => {
     expect(fields('WebhookEndpoint')).toContain('url');
     expect(fields('WebhookEndpoint')).not.toContain('secretEncrypted');
     expect(fields('WebhookEndpoint')).not.toContain('previousSecretEncrypted');
+    expect(fields('SentMail')).toEqual(expect.arrayContaining(['to', 'kind', 'subject', 'status']));
+    expect(fields('PasswordResetToken')).toContain('expiresAt');
+    expect(fields('PasswordResetToken')).not.toContain('tokenHash');
   });
 
   it('shows webhook endpoints and deliveries, never a signing secret', async () => {
@@ -1036,6 +1048,7 @@ describe('administration: dashboard', () => {
       'analytics',
       'events',
       'images',
+      'mail',
       'maintenance',
       'posts',
       'webhooks',

@@ -125,6 +125,10 @@ describe('HTTP surface', () => {
       ['put', '/api/auth/profile/', [400, 401, 413]],
       ['patch', '/api/auth/profile/', [400, 401, 413]],
       ['post', '/api/auth/change-password/', [400, 401]],
+      ['post', '/api/auth/password-reset/', [400, 415, 429]],
+      ['post', '/api/auth/password-reset/confirm/', [400, 415]],
+      ['get', '/api/mail/unsubscribe/', [400]],
+      ['post', '/api/mail/unsubscribe/', [400, 415]],
     ])('documents %s %s with its problem responses %j', (method, path, statuses) => {
       const op = operation(method, path);
       for (const status of statuses) {
@@ -134,6 +138,36 @@ describe('HTTP surface', () => {
           '#/components/schemas/ProblemResponse',
         );
       }
+    });
+
+    it('documents the email switches of the profile, and the one-click unsubscribe form', () => {
+      const fields = document.components.schemas.ProfileResponse as unknown as {
+        properties: Record<string, { $ref?: string; allOf?: { $ref: string }[] }>;
+      };
+      const ref =
+        fields.properties.email_notifications.$ref ??
+        fields.properties.email_notifications.allOf?.[0].$ref;
+      const switches = document.components.schemas[ref!.split('/').pop()!] as unknown as {
+        properties: Record<string, { type: string; example: boolean }>;
+      };
+      expect(Object.keys(switches.properties).sort()).toEqual([
+        'account_reconnect_required',
+        'post_failed',
+        'schedule_run_skipped',
+        'webhook_disabled',
+        'weekly_digest',
+      ]);
+      expect(switches.properties.weekly_digest).toMatchObject({ type: 'boolean', example: false });
+      const unsubscribe = operation('post', '/api/mail/unsubscribe/') as unknown as {
+        summary: string;
+        requestBody: { content: Record<string, unknown> };
+        responses: Record<string, { content: Record<string, { example?: string }> }>;
+      };
+      expect(unsubscribe.summary).toMatch(/RFC 8058/);
+      expect(Object.keys(unsubscribe.requestBody.content)).toContain(
+        'application/x-www-form-urlencoded',
+      );
+      expect(unsubscribe.responses['200'].content['text/html'].example).toContain('unsubscribed');
     });
 
     it('documents /api/health with its 200 and 503 answers', () => {
@@ -183,6 +217,10 @@ describe('HTTP surface', () => {
         ['post', '/api/auth/register/'],
         ['post', '/api/auth/login/'],
         ['post', '/api/auth/token/refresh/'],
+        ['post', '/api/auth/password-reset/'],
+        ['post', '/api/auth/password-reset/confirm/'],
+        ['get', '/api/mail/unsubscribe/'],
+        ['post', '/api/mail/unsubscribe/'],
       ]) {
         expect(operation(method, path).security ?? []).toEqual([]);
       }

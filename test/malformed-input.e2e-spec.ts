@@ -32,6 +32,17 @@ describe('malformed input', () => {
       ['post', '/api/auth/register/', newUserFields(), false],
       ['post', '/api/auth/login/', { username: user.username, password: user.password }, false],
       ['post', '/api/auth/logout/', { refresh_token: user.refresh }, true],
+      ['post', '/api/auth/password-reset/', { email: 'nobody@example.com' }, false],
+      [
+        'post',
+        '/api/auth/password-reset/confirm/',
+        {
+          token: 'x',
+          new_password: 'Green-Harbour-Lantern-43',
+          new_password2: 'Green-Harbour-Lantern-43',
+        },
+        false,
+      ],
       ['post', '/api/images/generate/', { prompt: 'A harbour', width: 256, height: 256 }, true],
       ['patch', `/api/images/${imageId}/validate/`, { action: 'validate' }, true],
       [

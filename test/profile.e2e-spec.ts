@@ -19,6 +19,7 @@ const PROFILE_KEYS = [
   'created_at',
   'default_image_style',
   'email',
+  'email_notifications',
   'facebook_page_id',
   'first_name',
   'instagram_username',
@@ -115,6 +116,13 @@ describe('/api/auth/profile/', () => {
         default_image_style: 'realistic',
         auto_validate_images: false,
         timezone: 'UTC',
+        email_notifications: {
+          post_failed: true,
+          account_reconnect_required: true,
+          schedule_run_skipped: true,
+          webhook_disabled: true,
+          weekly_digest: false,
+        },
         created_at: expect.stringMatching(ISO_WITH_OFFSET),
         updated_at: expect.stringMatching(ISO_WITH_OFFSET),
       });

@@ -14,6 +14,7 @@ import { ContentTypeGuard } from './http/content-type.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { ImagesModule } from './images/images.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { MailModule } from './mail/mail.module.js';
 import { MediaModule } from './media/media.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { SchedulerModule } from './scheduler/scheduler.module.js';
@@ -63,6 +64,7 @@ export class AppModule {
         EventsModule,
         ...(config.roles.has('scheduler') ? [ScheduleModule.forRoot()] : []),
         MediaModule,
+        MailModule,
         HealthModule,
         AuthModule,
         ImagesModule,

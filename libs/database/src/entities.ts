@@ -4,10 +4,12 @@ import { ImageGenerationHistory } from './image-generation-history/image-generat
 import { ImageTag } from './image-tag/image-tag.entity.js';
 import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
+import { PasswordResetToken } from './password-reset/password-reset-token.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
 import { ScheduleRun } from './schedule-run/schedule-run.entity.js';
 import { ScheduledPost } from './scheduled-post/scheduled-post.entity.js';
+import { SentMail } from './sent-mail/sent-mail.entity.js';
 import { SocialAccount } from './social-account/social-account.entity.js';
 import { TokenFamily } from './token-family/token-family.entity.js';
 import { User } from './user/user.entity.js';
@@ -33,4 +35,6 @@ export const ENTITIES = [
   OutboxEvent,
   WebhookEndpoint,
   WebhookDelivery,
+  SentMail,
+  PasswordResetToken,
 ];

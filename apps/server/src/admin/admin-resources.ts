@@ -17,6 +17,9 @@ import {
   IMAGE_STATUSES,
   IMAGE_STYLES,
   ImageGenerationHistory,
+  MAIL_KINDS,
+  MAIL_STATUSES,
+  PasswordResetToken,
   ImageTag,
   OutboxEvent,
   POST_ERROR_CODES,
@@ -29,6 +32,7 @@ import {
   SCHEDULE_FREQUENCIES,
   ScheduledPost,
   ScheduleRun,
+  SentMail,
   SOCIAL_PLATFORMS,
   SocialAccount,
   TokenFamily,
@@ -134,6 +138,29 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
       list: ['id', 'familyId', 'userId', 'createdAt', 'expiresAt', 'usedAt'],
       filter: ['userId', 'familyId', 'createdAt'],
       sort: { sortBy: 'createdAt', direction: 'desc' },
+    },
+    {
+      // The sent-mail log, read-only. It never held a reset token or a link carrying one.
+      entity: SentMail,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'userId', 'to', 'kind', 'subject', 'status', 'attempts', 'sentAt'],
+      filter: ['userId', 'to', 'kind', 'status', 'createdAt', 'sentAt'],
+      title: 'subject',
+      sort: newestFirst,
+      properties: {
+        kind: { availableValues: choices(MAIL_KINDS) },
+        status: { availableValues: choices(MAIL_STATUSES) },
+        error: { type: 'textarea' },
+      },
+    },
+    {
+      entity: PasswordResetToken,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'userId', 'createdAt', 'expiresAt', 'usedAt'],
+      filter: ['userId', 'createdAt', 'expiresAt'],
+      sort: newestFirst,
+      // A hash of a 256-bit token opens nothing, but it is still no one's business.
+      hidden: ['tokenHash'],
     },
     {
       entity: GeneratedImage,

@@ -4,13 +4,13 @@ import { APP_CONFIG, type AppConfig, TooManyRequestsError } from '@app/common';
 import { REDIS } from '../redis/redis.module.js';
 
 /** What one client address may do a limited number of times per hour, whichever the account. */
-export type AddressLimitedAction = 'register';
+export type AddressLimitedAction = 'register' | 'password_reset';
 
 const WINDOW_SECONDS = 3600;
 
 /**
- * Per-address limits on the public endpoints that cost us rows or mail (registration now,
- * password reset when it comes, under the same RATE_LIMIT_REGISTER_PER_HOUR): counted in Redis,
+ * Per-address limits on the public endpoints that cost us rows or mail (registration and
+ * password reset, each counted apart under the same RATE_LIMIT_REGISTER_PER_HOUR): counted in Redis,
  * so every API process sees the same count, in a fixed hour from the address's first attempt.
  * The address is Express's `request.ip`, read across the TRUST_PROXY hops only.
  */
@@ -22,7 +22,11 @@ export class AddressRateLimit {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.limits = { register: config.auth.registrationsPerIpPerHour };
+    // Password reset shares the setting (api.md, "Hardening details"), with a count of its own.
+    this.limits = {
+      register: config.auth.registrationsPerIpPerHour,
+      password_reset: config.auth.registrationsPerIpPerHour,
+    };
   }
 
   /** Counts the attempt; throws TooManyRequestsError past the limit (0: no limit, nothing counted). */

@@ -10,6 +10,8 @@ import { AuthService } from './auth.service.js';
 import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginThrottle } from './login-throttle.service.js';
+import { PasswordResetController } from './password-reset.controller.js';
+import { PasswordResetService } from './password-reset.service.js';
 import { ProfileService } from './profile.service.js';
 import { JWT_ALGORITHM, JWT_ISSUER, TokenService } from './token.service.js';
 import { TokenPurgeJob } from './token-purge.job.js';
@@ -39,7 +41,7 @@ import { TokenPurgeJob } from './token-purge.job.js';
       }),
     }),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, PasswordResetController],
   providers: [
     AuthService,
     AvatarUploadLimit,
@@ -48,6 +50,7 @@ import { TokenPurgeJob } from './token-purge.job.js';
     LoginThrottle,
     AddressRateLimit,
     TokenPurgeJob,
+    PasswordResetService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
   exports: [AuthService],

@@ -1,5 +1,30 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IMAGE_STYLES, type Profile, type User } from '@app/database';
+import {
+  effectiveEmailNotifications,
+  type EmailNotifications,
+  IMAGE_STYLES,
+  type Profile,
+  type User,
+} from '@app/database';
+
+export class EmailNotificationsFields implements EmailNotifications {
+  @ApiProperty({
+    example: true,
+    description: 'A scheduled post failed, or its outcome is unknown.',
+  })
+  post_failed: boolean;
+  @ApiProperty({ example: true, description: 'A connected account must be connected again.' })
+  account_reconnect_required: boolean;
+  @ApiProperty({ example: true, description: 'A run of a recurring schedule was skipped.' })
+  schedule_run_skipped: boolean;
+  @ApiProperty({ example: true, description: 'A webhook endpoint was disabled.' })
+  webhook_disabled: boolean;
+  @ApiProperty({
+    example: false,
+    description: 'Monday morning: last week, published and how it did.',
+  })
+  weekly_digest: boolean;
+}
 
 export class ProfileFields {
   @ApiProperty({ example: '' }) bio: string;
@@ -12,6 +37,7 @@ export class ProfileFields {
   @ApiProperty({ enum: IMAGE_STYLES }) default_image_style: string;
   @ApiProperty() auto_validate_images: boolean;
   @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty({ type: EmailNotificationsFields }) email_notifications: EmailNotificationsFields;
   @ApiProperty() created_at: string;
   @ApiProperty() updated_at: string;
 }
@@ -67,6 +93,7 @@ export function presentProfileFields(profile: Profile, avatarUrl: AvatarUrl): Pr
     default_image_style: profile.defaultImageStyle,
     auto_validate_images: profile.autoValidateImages,
     timezone: profile.timezone,
+    email_notifications: effectiveEmailNotifications(profile.emailNotifications),
     created_at: profile.createdAt.toISOString(),
     updated_at: profile.updatedAt.toISOString(),
   };

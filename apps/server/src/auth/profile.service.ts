@@ -4,7 +4,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig, FieldValidationError } from '@app/common';
-import { type ProfileChanges, type UserDetails, UserQueries } from '@app/database';
+import {
+  NotificationPreferenceQueries,
+  type ProfileChanges,
+  type UserDetails,
+  UserQueries,
+} from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { uniqueViolationAsFieldError, type UserWithProfile } from './user-accounts.js';
@@ -25,6 +30,7 @@ export class ProfileService {
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly uploads: AvatarUploadLimit,
+    private readonly preferences: NotificationPreferenceQueries,
   ) {}
 
   /**
@@ -71,6 +77,9 @@ export class ProfileService {
         if (replacesAvatar) profileChanges.avatar = newAvatarKey ?? null;
         // Saved even when empty so updated_at records the request.
         await this.users.updateProfile(user.id, profileChanges, new Date(), manager);
+        const switches = pickDefined({ ...dto.email_notifications });
+        if (Object.keys(switches).length > 0)
+          await this.preferences.merge(user.id, switches, manager);
       });
     } catch (error) {
       if (newAvatarKey) await this.storage.delete(newAvatarKey);

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { TokenFamilyQueries, withTryAdvisoryLock } from '@app/database';
+import { PasswordResetTokenQueries, TokenFamilyQueries, withTryAdvisoryLock } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName, type JobPayloads } from '../jobs/job.types.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
@@ -16,6 +16,7 @@ export class TokenPurgeJob {
 
   constructor(
     private readonly families: TokenFamilyQueries,
+    private readonly resets: PasswordResetTokenQueries,
     private readonly queue: JobQueue,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -33,11 +34,12 @@ export class TokenPurgeJob {
     );
   }
 
-  /** Deletes what can no longer be used: families whose refresh tokens have all expired. */
+  /** Deletes what can no longer be used: families whose refresh tokens have all expired, reset tokens past their hour. */
   @OnJob(JobName.PurgeExpiredTokens)
   async run(payload: JobPayloads[JobName.PurgeExpiredTokens]): Promise<{ deleted: number }> {
     const deleted = await this.families.purgeExpired(new Date(payload.before));
-    this.logger.log(`Purged ${deleted} expired sign-in(s)`);
+    const resets = await this.resets.purgeExpired(new Date(payload.before));
+    this.logger.log(`Purged ${deleted} expired sign-in(s) and ${resets} password reset token(s)`);
     return { deleted };
   }
 }

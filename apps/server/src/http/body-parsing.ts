@@ -6,6 +6,13 @@ import { bodyShapeFault } from './body-shape.js';
 export const JSON_BODY_LIMIT = '1mb';
 
 /**
+ * The only paths whose form bodies (application/x-www-form-urlencoded) are parsed, small: RFC
+ * 8058's one-click unsubscribe POST. Their handlers carry @AcceptsForm() for the content-type guard.
+ */
+export const FORM_BODY_PATHS = ['/api/mail/unsubscribe'];
+const FORM_BODY_LIMIT = '2kb';
+
+/**
  * JSON parsing is ours rather than Nest's so that its failures (bad JSON, too large, a charset
  * we don't read) leave as problem+json like every other error, instead of Express's HTML page.
  * A parsed body too deep or carrying prototype keys is refused here, before any endpoint (or its
@@ -14,6 +21,15 @@ export const JSON_BODY_LIMIT = '1mb';
 export function installBodyParsing(app: NestExpressApplication): void {
   app.use(
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+  );
+  app.use(
+    FORM_BODY_PATHS,
+    express.urlencoded({
+      extended: false,
+      limit: FORM_BODY_LIMIT,
+      parameterLimit: 10,
+      type: 'application/x-www-form-urlencoded',
+    }),
   );
   app.use((request: Request, response: Response, next: NextFunction) => {
     const fault = bodyShapeFault(request.body);

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppError } from '@app/common';
+import { ACCEPTS_FORM } from './accepts-form.decorator.js';
 import { ACCEPTS_MULTIPART } from './accepts-multipart.decorator.js';
 
 /** A body in a type the endpoint does not read is 415, not a confusing "field required". */
@@ -22,7 +23,16 @@ export class ContentTypeGuard implements CanActivate {
       context.getClass(),
     ]);
     if (multipart && type === 'multipart/form-data') return true;
-    const accepted = multipart ? 'application/json or multipart/form-data' : 'application/json';
+    const form = this.reflector.getAllAndOverride<boolean>(ACCEPTS_FORM, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (form && type === 'application/x-www-form-urlencoded') return true;
+    const accepted = multipart
+      ? 'application/json or multipart/form-data'
+      : form
+        ? 'application/json or application/x-www-form-urlencoded'
+        : 'application/json';
     throw new AppError(
       415,
       'unsupported_media_type',

@@ -19,6 +19,11 @@ const TAGS: { name: string; description: string }[] = [
     description:
       'Connected social accounts, one-off posts, recurring schedules, publishing and analytics.',
   },
+  {
+    name: 'mail',
+    description:
+      'Email notifications: the one-click unsubscribe link every notification carries (RFC 8058).',
+  },
   { name: 'health', description: 'Whether the process can reach PostgreSQL and Redis.' },
 ];
 

@@ -49,6 +49,7 @@ export class JobWorker implements OnApplicationBootstrap {
     if (queue === QueueName.Analytics) return this.config.publishing.analyticsConcurrency;
     if (queue === QueueName.Events) return this.config.events.concurrency;
     if (queue === QueueName.Webhooks) return this.config.webhooks.concurrency;
+    if (queue === QueueName.Mail) return this.config.mail.concurrency;
     return 1;
   }
 

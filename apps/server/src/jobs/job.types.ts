@@ -12,6 +12,8 @@ export enum QueueName {
   Events = 'events',
   /** Webhook deliveries: a slow receiver must never hold up publishing. */
   Webhooks = 'webhooks',
+  /** Outgoing mail, apart from everything else: an SMTP server's slowness delays nothing but mail. */
+  Mail = 'mail',
 }
 
 export enum JobName {
@@ -22,6 +24,10 @@ export enum JobName {
   SyncPostAnalytics = 'posts.sync-analytics',
   DispatchEvent = 'events.dispatch',
   DeliverWebhook = 'webhooks.deliver',
+  SendMail = 'mail.send',
+  /** A password reset asked for: the lookup happens here, not in the request (no enumeration). */
+  PasswordResetRequested = 'mail.password-reset-requested',
+  WeeklyDigest = 'mail.weekly-digest',
 }
 
 export interface JobPayloads {
@@ -37,6 +43,22 @@ export interface JobPayloads {
   [JobName.DispatchEvent]: { eventId: string };
   /** `attempts` is the delivery's attempt count when enqueued: a stale job (attempt made) exits. */
   [JobName.DeliverWebhook]: { deliveryId: number; attempts: number };
+  /**
+   * One message of the sent-mail log, rendered by the worker. `sealed` holds the parameters that
+   * are secrets (a reset token), encrypted: the queue board shows job data.
+   */
+  [JobName.SendMail]: {
+    mailId: number;
+    template: string;
+    params: Record<string, unknown>;
+    sealed?: string;
+    /** The profile switch of a notification: it gets one-click unsubscribe headers and a link. */
+    unsubscribe?: string;
+  };
+  /** `email` sealed too: an address typed into a public form need not sit in Redis in clear. */
+  [JobName.PasswordResetRequested]: { sealedEmail: string; requestedAt: string };
+  /** `week` is the Monday (local date) the digest's week starts on. */
+  [JobName.WeeklyDigest]: { userId: number; week: string };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
@@ -47,6 +69,9 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.SyncPostAnalytics]: QueueName.Analytics,
   [JobName.DispatchEvent]: QueueName.Events,
   [JobName.DeliverWebhook]: QueueName.Webhooks,
+  [JobName.SendMail]: QueueName.Mail,
+  [JobName.PasswordResetRequested]: QueueName.Mail,
+  [JobName.WeeklyDigest]: QueueName.Mail,
 };
 
 /**

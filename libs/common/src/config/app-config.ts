@@ -108,7 +108,20 @@ export interface AppConfig {
       tiktok: { clientKey?: string; clientSecret?: string };
     };
   };
-  mail: { smtpUrl?: string; from: string };
+  mail: {
+    /** Unset: messages are written to the log outside production, and dropped (logged as such) in it. */
+    smtpUrl?: string;
+    from: string;
+    /** Where a reset link points (the client app's page); `{token}` is replaced by the token. */
+    passwordResetUrl: string;
+    /** Key of the one-click unsubscribe links' HMAC (HKDF of JWT_SECRET, a label of its own). */
+    unsubscribeKey: Buffer;
+    /** Tries of one message on temporary SMTP errors, and the first retry's delay (then doubled). */
+    attempts: number;
+    backoffMs: number;
+    /** Mail jobs at once in one worker process. */
+    concurrency: number;
+  };
   webhooks: {
     /** Delay before each retry of a failed delivery; once they are spent the delivery is failed. */
     retryScheduleMs: number[];

@@ -21,6 +21,8 @@ type Env = Record<string, string | undefined>;
 
 /** HKDF's info of the media URL key derived from JWT_SECRET when MEDIA_URL_SECRET is unset. */
 export const MEDIA_URL_KEY_LABEL = 'image-automation media-url v1';
+/** HKDF's info of the key that signs one-click unsubscribe links, derived from JWT_SECRET. */
+export const UNSUBSCRIBE_KEY_LABEL = 'image-automation mail-unsubscribe v1';
 
 /**
  * Reads and validates every variable once. Collects all problems before failing, so one boot
@@ -155,12 +157,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const smtpUrl = get('SMTP_URL');
   if (smtpUrl !== undefined) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  else if (production)
+    notices.push(
+      'SMTP_URL is not set: no mail is sent (password resets and notifications are recorded as skipped)',
+    );
+  else notices.push('SMTP_URL is not set: mail is written to the log instead of sent');
+  const publicBaseUrl = url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']);
+  const passwordResetUrl =
+    get('PASSWORD_RESET_URL') ?? `${publicBaseUrl}/reset-password?token={token}`;
+  if (!passwordResetUrl.includes('{token}')) {
+    problems.push(
+      `PASSWORD_RESET_URL must contain {token}, where the reset token goes (got "${passwordResetUrl}")`,
+    );
+  } else {
+    url('PASSWORD_RESET_URL', passwordResetUrl.replace('{token}', 'token'), ['http:', 'https:']);
+  }
 
   const config: AppConfig = {
     env: nodeEnv,
     port,
     roles,
-    publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']),
+    publicBaseUrl,
     mediaRoot: path.resolve(get('MEDIA_ROOT') ?? './media'),
     logLevel: get('LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info'),
     trustProxy: parseTrustProxy(get('TRUST_PROXY'), problems),
@@ -263,7 +280,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
         tiktok: { clientKey: get('TIKTOK_CLIENT_KEY'), clientSecret: get('TIKTOK_CLIENT_SECRET') },
       },
     },
-    mail: { smtpUrl, from: get('MAIL_FROM') ?? 'Image Automation <no-reply@localhost>' },
+    mail: {
+      smtpUrl,
+      from: mailFrom(get('MAIL_FROM'), problems),
+      passwordResetUrl,
+      unsubscribeKey: Buffer.from(hkdfSync('sha256', jwtSecret, '', UNSUBSCRIBE_KEY_LABEL, 32)),
+      attempts: integer('MAIL_ATTEMPTS', 5, 1, 50),
+      backoffMs: integer('MAIL_RETRY_BACKOFF_MS', 30_000, 1, 3_600_000),
+      concurrency: integer('MAIL_WORKER_CONCURRENCY', 5, 1, 100),
+    },
     webhooks: {
       retryScheduleMs: parseRetrySchedule(
         get('WEBHOOK_RETRY_SCHEDULE') ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE,
@@ -292,6 +317,21 @@ function parseRetrySchedule(raw: string, problems: string[]): number[] {
     return parseRetrySchedule(DEFAULT_WEBHOOK_RETRY_SCHEDULE, []);
   }
   return seconds.map((value) => value! * 1000);
+}
+
+const DEFAULT_MAIL_FROM = 'Image Automation <no-reply@localhost>';
+
+/** `addr@host` or `Name <addr@host>`: one sender, no header injection (no CR/LF, no list). */
+function mailFrom(raw: string | undefined, problems: string[]): string {
+  if (raw === undefined) return DEFAULT_MAIL_FROM;
+  const address = /^(?:[^<>\r\n,]*<([^<>\s,]+@[^<>\s,]+)>|([^<>\s,]+@[^<>\s,]+))$/.exec(raw);
+  if (!address) {
+    problems.push(
+      `MAIL_FROM must be an address such as no-reply@example.com or "Name <no-reply@example.com>" (got "${raw}")`,
+    );
+    return DEFAULT_MAIL_FROM;
+  }
+  return raw;
 }
 
 /** Express's names for address ranges, accepted in TRUST_PROXY's list as Express accepts them. */

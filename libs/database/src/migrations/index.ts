@@ -7,6 +7,7 @@ import { AdminSessions1795990000000 } from './1795990000000-AdminSessions.js';
 import { EventsOutbox1796000000000 } from './1796000000000-EventsOutbox.js';
 import { Webhooks1796001000000 } from './1796001000000-Webhooks.js';
 import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
+import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   AdminSessions1795990000000,
   EventsOutbox1796000000000,
   Webhooks1796001000000,
+  EmailNotifications1796002000000,
   ListCounters1796003000000,
 ];

@@ -3,6 +3,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   OneToOne,
   PrimaryGeneratedColumn,
@@ -10,6 +11,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { User } from '../user/user.entity.js';
+import type { EmailNotifications } from './email-notifications.js';
 
 export const IMAGE_STYLES = [
   'realistic',
@@ -25,6 +27,8 @@ export type ImageStyle = (typeof IMAGE_STYLES)[number];
 
 /** One per user, created in the same transaction as the user. */
 @Entity({ name: 'profiles' })
+// Partial, on the digest opt-in (written by the migration): the digest tick reads only those.
+@Index('profiles_weekly_digest_idx', { synchronize: false })
 export class Profile extends BaseEntity {
   @PrimaryGeneratedColumn()
   id: number;
@@ -63,6 +67,10 @@ export class Profile extends BaseEntity {
 
   @Column({ type: 'varchar', length: 64, default: 'UTC' })
   timezone: string;
+
+  /** The email switches chosen (only those changed); see effectiveEmailNotifications(). */
+  @Column({ name: 'email_notifications', type: 'jsonb', default: () => "'{}'::jsonb" })
+  emailNotifications: Partial<EmailNotifications>;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

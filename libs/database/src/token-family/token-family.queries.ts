@@ -8,7 +8,7 @@ import type { UserWithProfile } from '../user/user.queries.js';
 import { TokenFamily } from './token-family.entity.js';
 
 /** Why a family was revoked (`token_families.revoked_reason`). */
-export type RevocationReason = 'logout' | 'password_change' | 'reuse_detected';
+export type RevocationReason = 'logout' | 'password_change' | 'password_reset' | 'reuse_detected';
 
 type Row = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
 import {
   Equals,
   IsBoolean,
@@ -6,12 +7,57 @@ import {
   IsIn,
   IsOptional,
   IsString,
+  IsObject,
   MaxLength,
   Validate,
+  ValidateNested,
 } from 'class-validator';
 import { IMAGE_STYLES, type ImageStyle } from '@app/database';
 import { OptionalNotNull, ToBoolean } from '../../http/transforms.js';
 import { IsTimeZone } from './is-time-zone.validator.js';
+
+/** Any subset of the switches: those left out keep their value. */
+export class EmailNotificationsDto {
+  @ApiPropertyOptional({
+    example: false,
+    description: 'A scheduled post failed, or its outcome is unknown.',
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  post_failed?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A connected account must be connected again.',
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  account_reconnect_required?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A run of a recurring schedule was skipped.',
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  schedule_run_skipped?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description: 'A webhook endpoint was disabled after repeated failures.',
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  webhook_disabled?: boolean;
+
+  @ApiPropertyOptional({
+    example: true,
+    description: 'Monday morning: what was published last week, and how it did.',
+  })
+  @OptionalNotNull()
+  @IsBoolean()
+  weekly_digest?: boolean;
+}
 
 /** PUT: the whole profile; `email` is required, the rest keep their value when left out (as DRF). */
 export class PutProfileDto {
@@ -91,6 +137,17 @@ export class PutProfileDto {
   @IsString()
   @Validate(IsTimeZone)
   timezone?: string;
+
+  @ApiPropertyOptional({
+    type: EmailNotificationsDto,
+    example: { post_failed: false, weekly_digest: true },
+    description: 'Email notification switches to change; those left out keep their value.',
+  })
+  @OptionalNotNull()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => EmailNotificationsDto)
+  email_notifications?: EmailNotificationsDto;
 
   @ApiPropertyOptional({
     example: null,
