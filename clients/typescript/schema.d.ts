@@ -729,6 +729,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your webhook endpoints (their secrets are never shown again). */
+        get: operations["WebhooksController_list"];
+        put?: never;
+        /** Add an endpoint (at most 10). The answer carries its signing secret, shown this once. */
+        post: operations["WebhooksController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your webhook endpoints. */
+        get: operations["WebhooksController_detail"];
+        put?: never;
+        post?: never;
+        /** Delete the endpoint and its delivery log. */
+        delete: operations["WebhooksController_remove"];
+        options?: never;
+        head?: never;
+        /** Change its URL, description or events, or turn it off and on (clears the reason). */
+        patch: operations["WebhooksController_update"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/rotate-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, shown this once; for 24 hours both the old and the new one sign each delivery. */
+        post: operations["WebhooksController_rotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a `ping` event to the endpoint now; answers its delivery. */
+        post: operations["WebhooksController_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first. */
+        get: operations["WebhooksController_deliveryLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery that succeeded or failed again: same event and `webhook-id`, a fresh round of retries. */
+        post: operations["WebhooksController_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1682,6 +1787,150 @@ export interface components {
              * @example #morning
              */
             hashtags?: string;
+        };
+        WebhookResponse: {
+            /** @example 3 */
+            id: number;
+            /** @example https://example.com/hooks/image-automation */
+            url: string;
+            /** @example Order system */
+            description: string;
+            /**
+             * @description Empty: every event.
+             * @example [
+             *       "post.published",
+             *       "post.failed"
+             *     ]
+             */
+            events: ("image.generated" | "image.failed" | "image.validated" | "image.rejected" | "image.edited" | "post.published" | "post.failed" | "post.cancelled" | "account.reconnect_required" | "schedule.run_skipped" | "export.ready")[];
+            /** @example true */
+            is_active: boolean;
+            /**
+             * @description Why the server turned it off (its last 20 deliveries failed); null otherwise.
+             * @example null
+             */
+            disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T14:00:00.000Z
+             */
+            created_at: string;
+        };
+        CreateWebhookDto: {
+            /**
+             * @description https in production. A host that resolves to a loopback, private, link-local, CGNAT or metadata address is refused.
+             * @example https://example.com/hooks/image-automation
+             */
+            url: string;
+            /**
+             * @description Default: `""`.
+             * @example Order system
+             */
+            description?: string;
+            /**
+             * @description The event types sent to it; empty (the default): every one.
+             * @example [
+             *       "post.published",
+             *       "post.failed"
+             *     ]
+             */
+            events?: ("image.generated" | "image.failed" | "image.validated" | "image.rejected" | "image.edited" | "post.published" | "post.failed" | "post.cancelled" | "account.reconnect_required" | "schedule.run_skipped" | "export.ready")[];
+        };
+        WebhookWithSecretResponse: {
+            /** @example 3 */
+            id: number;
+            /** @example https://example.com/hooks/image-automation */
+            url: string;
+            /** @example Order system */
+            description: string;
+            /**
+             * @description Empty: every event.
+             * @example [
+             *       "post.published",
+             *       "post.failed"
+             *     ]
+             */
+            events: ("image.generated" | "image.failed" | "image.validated" | "image.rejected" | "image.edited" | "post.published" | "post.failed" | "post.cancelled" | "account.reconnect_required" | "schedule.run_skipped" | "export.ready")[];
+            /** @example true */
+            is_active: boolean;
+            /**
+             * @description Why the server turned it off (its last 20 deliveries failed); null otherwise.
+             * @example null
+             */
+            disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * @description The signing secret, shown only here. Verify `webhook-signature` with it (Standard Webhooks).
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0vZ5l7p7nqg=
+             */
+            secret: string;
+        };
+        UpdateWebhookDto: {
+            /**
+             * @description https in production. A host that resolves to a loopback, private, link-local, CGNAT or metadata address is refused.
+             * @example https://example.com/hooks/image-automation
+             */
+            url?: string;
+            /**
+             * @description Default: `""`.
+             * @example Order system
+             */
+            description?: string;
+            /**
+             * @description The event types sent to it; empty (the default): every one.
+             * @example [
+             *       "post.published",
+             *       "post.failed"
+             *     ]
+             */
+            events?: ("image.generated" | "image.failed" | "image.validated" | "image.rejected" | "image.edited" | "post.published" | "post.failed" | "post.cancelled" | "account.reconnect_required" | "schedule.run_skipped" | "export.ready")[];
+            /**
+             * @description Turn it off or on again; turning it on clears `disabled_reason`.
+             * @example true
+             */
+            is_active?: boolean;
+        };
+        WebhookDeliveryResponse: {
+            /** @example 812 */
+            id: number;
+            /**
+             * @description The `webhook-id` header: the same on every retry and redelivery.
+             * @example a4b3c2d1-9f8e-4d7c-8b6a-5f4e3d2c1b0a
+             */
+            event_id: string;
+            /** @example post.published */
+            event_type: string;
+            /**
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** @example 1 */
+            attempts: number;
+            /** @example 200 */
+            last_status_code: number | null;
+            /** @example null */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while pending.
+             * @example null
+             */
+            next_attempt_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T14:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T14:00:00.412Z
+             */
+            delivered_at: string | null;
         };
         ProblemResponse: {
             /** @example urn:image-automation:problem:validation_error */
@@ -4695,6 +4944,496 @@ export interface operations {
             };
             /** @description No such object, or another user's. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["WebhookResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any string of at most 255 characters, chosen by the client, per user and kept 24 hours: the same key with the same body answers the first answer again (same status, same object, nothing created twice); with another body it is 422; while the first request with it still runs, 409. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/hooks/image-automation",
+                 *       "description": "Order system",
+                 *       "events": [
+                 *         "post.published",
+                 *         "post.failed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /**
+             * @description Valid request, wrong state.
+             *
+             *     A request with this Idempotency-Key is still running.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/hooks/image-automation",
+                 *       "description": "Order system",
+                 *       "events": [
+                 *         "post.published",
+                 *         "post.failed"
+                 *       ],
+                 *       "is_active": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateWebhookDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_rotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookWithSecretResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_deliveryLog: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["WebhookDeliveryResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    WebhooksController_redeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                deliveryId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Valid request, wrong state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
