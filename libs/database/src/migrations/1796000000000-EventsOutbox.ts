@@ -3,8 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Hand-written. The events outbox (issue 15): rows inserted in the transaction of the change
  * they report, dispatched by a worker job. The partial index keeps the sweep's scan of
- * undispatched rows cheap however long the history grows. `created_at` is the clock at the
- * insert, not the transaction's start: two events of one change keep the order they were recorded.
+ * undispatched rows cheap however long the history grows.
  */
 export class EventsOutbox1796000000000 implements MigrationInterface {
   name = 'EventsOutbox1796000000000';
@@ -16,7 +15,7 @@ export class EventsOutbox1796000000000 implements MigrationInterface {
         "user_id" integer NOT NULL,
         "type" character varying(50) NOT NULL,
         "data" jsonb NOT NULL,
-        "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp(),
+        "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
         "dispatched_at" TIMESTAMP WITH TIME ZONE,
         "attempts" integer NOT NULL DEFAULT 0,
         "consumed_by" character varying(100) array NOT NULL DEFAULT '{}',

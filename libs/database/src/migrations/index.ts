@@ -5,6 +5,7 @@ import { CountersSurviveCascadeAndSweepIndex1795986000000 } from './179598600000
 import { SchedulesAndRuns1795989000000 } from './1795989000000-SchedulesAndRuns.js';
 import { AdminSessions1795990000000 } from './1795990000000-AdminSessions.js';
 import { EventsOutbox1796000000000 } from './1796000000000-EventsOutbox.js';
+import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   SchedulesAndRuns1795989000000,
   AdminSessions1795990000000,
   EventsOutbox1796000000000,
+  EventsCreatedAtClock1796000000001,
 ];
