@@ -41,7 +41,8 @@ export class OutboxEvent extends BaseEntity {
   @Column({ type: 'jsonb' })
   data: JsonObject;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  /** clock_timestamp(): events recorded by one transaction keep their order. */
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', default: () => 'clock_timestamp()' })
   createdAt: Date;
 
   /** Null until every consumer has taken the event. */

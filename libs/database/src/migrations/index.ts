@@ -8,6 +8,7 @@ import { EventsOutbox1796000000000 } from './1796000000000-EventsOutbox.js';
 import { Webhooks1796001000000 } from './1796001000000-Webhooks.js';
 import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
+import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   SchedulesAndRuns1795989000000,
   AdminSessions1795990000000,
   EventsOutbox1796000000000,
+  EventsCreatedAtClock1796000000001,
   Webhooks1796001000000,
   EmailNotifications1796002000000,
   ListCounters1796003000000,
