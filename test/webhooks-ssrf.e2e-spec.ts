@@ -40,7 +40,8 @@ describe('webhooks refuse server-side request forgery', () => {
     ['the metadata service', () => 'http://169.254.169.254/latest/meta-data/'],
     ['an IPv6 metadata service (unique-local)', () => 'http://[fd00:ec2::254]/'],
     ['IPv6 link-local', () => 'http://[fe80::1]/hooks'],
-    ['a documentation address', () => 'http://192.0.2.10/hooks'],
+    ['a Teredo tunnel address', () => 'http://[2001::1]/hooks'],
+    ['an IPv4-translated (SIIT) loopback', () => 'http://[::ffff:0:7f00:1]/hooks'],
   ])('refuses %s at creation with a 400 naming url', async (_what, url) => {
     const response = await app
       .http()

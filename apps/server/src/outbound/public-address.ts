@@ -37,11 +37,19 @@ for (const [network, prefix] of [
 }
 
 /**
+ * ipaddr.js's range names that may be reached: ordinary unicast, and its `reserved` (documentation
+ * and other unrouted ranges: harmless to try, and the provider tests use TEST-NET addresses as
+ * public ones). Every other name (loopback, private, linkLocal, carrierGradeNat, uniqueLocal,
+ * teredo, 6to4, rfc6145, orchid2, discard, multicast...) is refused.
+ */
+const REACHABLE_RANGES = new Set(['unicast', 'reserved']);
+
+/**
  * Whether `address` (an IP literal) is a public unicast address. Two independent lists must both
- * agree: the block list above, and ipaddr.js's range names (anything but `unicast` is refused:
- * documentation, Teredo, ORCHID and the other special-purpose registries the block list does not
- * spell out). IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) are judged as the IPv4 address they
- * carry; so is the well-known NAT64 prefix (64:ff9b::/96), which only reaches public IPv4.
+ * agree: the block list above, and ipaddr.js's range names (which also know Teredo, ORCHID, the
+ * SIIT forms and the other special-purpose registries the block list does not spell out).
+ * IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) are judged as the IPv4 address they carry; so is
+ * the well-known NAT64 prefix (64:ff9b::/96), which only reaches public IPv4.
  */
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
@@ -53,7 +61,7 @@ export function isPublicAddress(address: string): boolean {
     const bytes = (parsed as ipaddr.IPv6).toByteArray().slice(12);
     return isPublicAddress(bytes.join('.'));
   }
-  return range === 'unicast';
+  return REACHABLE_RANGES.has(range);
 }
 
 /** Resolves a host name to every address it has (dns.lookup by default, i.e. as a connect would). */
