@@ -258,12 +258,12 @@ describe('/api/webhooks/', () => {
     const paths = Object.keys(document.paths).filter((path) => path.startsWith('/api/webhooks'));
     expect(paths.sort()).toEqual(
       [
-        '/api/webhooks',
-        '/api/webhooks/{id}',
-        '/api/webhooks/{id}/deliveries',
-        '/api/webhooks/{id}/deliveries/{deliveryId}/redeliver',
-        '/api/webhooks/{id}/rotate-secret',
-        '/api/webhooks/{id}/test',
+        '/api/webhooks/',
+        '/api/webhooks/{id}/',
+        '/api/webhooks/{id}/deliveries/',
+        '/api/webhooks/{id}/deliveries/{deliveryId}/redeliver/',
+        '/api/webhooks/{id}/rotate-secret/',
+        '/api/webhooks/{id}/test/',
       ].sort(),
     );
     for (const path of paths) {

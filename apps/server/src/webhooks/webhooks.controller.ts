@@ -49,7 +49,11 @@ export class WebhooksController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Your webhook endpoints (their secrets are never shown again).' })
+  @ApiOperation({
+    summary: 'List your webhook endpoints',
+    description:
+      'Your webhook endpoints, newest first, paginated. Their signing secrets are never shown again after creation or rotation.',
+  })
   @ApiPage(WebhookResponse)
   @ApiProblems(400, 401, 404)
   list(
@@ -67,12 +71,16 @@ export class WebhooksController {
   }
 
   @Post()
-  @Idempotent()
   @ApiOperation({
-    summary:
-      'Add an endpoint (at most 10). The answer carries its signing secret, shown this once.',
+    summary: 'Create a webhook endpoint',
+    description:
+      'Registers a URL that receives your events as signed POSTs (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). `events` empty means every event. The answer is the only time the secret (`whsec_…`) is shown. At most 10 endpoints per user; the URL must be https in production and may not resolve to a loopback, private, link-local, CGNAT or metadata address. Send an `Idempotency-Key` header to make a retry safe.',
   })
-  @ApiCreatedResponse({ type: WebhookWithSecretResponse })
+  @Idempotent()
+  @ApiCreatedResponse({
+    type: WebhookWithSecretResponse,
+    description: 'The endpoint, with its signing secret (shown this once).',
+  })
   @ApiProblems(400, 401, 409, 415)
   async create(
     @CurrentUser() user: UserWithProfile,
@@ -82,8 +90,11 @@ export class WebhooksController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One of your webhook endpoints.' })
-  @ApiOkResponse({ type: WebhookResponse })
+  @ApiOperation({
+    summary: 'Read a webhook endpoint',
+    description: 'One of your webhook endpoints, without its secret.',
+  })
+  @ApiOkResponse({ type: WebhookResponse, description: 'The endpoint.' })
   @ApiProblems(401, 404)
   async detail(
     @CurrentUser() user: UserWithProfile,
@@ -94,9 +105,11 @@ export class WebhooksController {
 
   @Patch(':id')
   @ApiOperation({
-    summary: 'Change its URL, description or events, or turn it off and on (clears the reason).',
+    summary: 'Change a webhook endpoint',
+    description:
+      'Changes its URL, description or events, or turns it off and on; turning it on clears `disabled_reason`.',
   })
-  @ApiOkResponse({ type: WebhookResponse })
+  @ApiOkResponse({ type: WebhookResponse, description: 'The endpoint after the change.' })
   @ApiProblems(400, 401, 404, 415)
   async update(
     @CurrentUser() user: UserWithProfile,
@@ -107,9 +120,12 @@ export class WebhooksController {
   }
 
   @Delete(':id')
+  @ApiOperation({
+    summary: 'Delete a webhook endpoint',
+    description: 'Deletes the endpoint and its delivery log; nothing more is sent to it.',
+  })
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete the endpoint and its delivery log.' })
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'The endpoint is deleted.' })
   @ApiProblems(401, 404)
   async remove(
     @CurrentUser() user: UserWithProfile,
@@ -119,12 +135,16 @@ export class WebhooksController {
   }
 
   @Post(':id/rotate-secret')
-  @HttpCode(200)
   @ApiOperation({
-    summary:
-      'A new signing secret, shown this once; for 24 hours both the old and the new one sign each delivery.',
+    summary: 'Rotate the signing secret',
+    description:
+      'Issues a new secret and answers it (shown this once). For 24 hours both the new and the previous secret sign each delivery (two space-separated `v1,` signatures), so receivers can switch without losing any.',
   })
-  @ApiOkResponse({ type: WebhookWithSecretResponse })
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: WebhookWithSecretResponse,
+    description: 'The endpoint with its new secret.',
+  })
   @ApiProblems(401, 404)
   async rotateSecret(
     @CurrentUser() user: UserWithProfile,
@@ -134,9 +154,16 @@ export class WebhooksController {
   }
 
   @Post(':id/test')
+  @ApiOperation({
+    summary: 'Send a test ping',
+    description:
+      'Sends a `ping` event to the endpoint now, signed like any other, and answers its delivery (pending until the worker has sent it).',
+  })
   @HttpCode(202)
-  @ApiOperation({ summary: 'Send a `ping` event to the endpoint now; answers its delivery.' })
-  @ApiAcceptedResponse({ type: WebhookDeliveryResponse })
+  @ApiAcceptedResponse({
+    type: WebhookDeliveryResponse,
+    description: 'The ping’s delivery, queued.',
+  })
   @ApiProblems(401, 404)
   async test(
     @CurrentUser() user: UserWithProfile,
@@ -146,7 +173,11 @@ export class WebhooksController {
   }
 
   @Get(':id/deliveries')
-  @ApiOperation({ summary: "The endpoint's deliveries, newest first." })
+  @ApiOperation({
+    summary: 'List an endpoint’s deliveries',
+    description:
+      'The endpoint’s deliveries, newest first, paginated: status, attempts, the last status code or error, and when the next attempt is due.',
+  })
   @ApiPage(WebhookDeliveryResponse)
   @ApiProblems(400, 401, 404)
   deliveryLog(
@@ -165,12 +196,16 @@ export class WebhooksController {
   }
 
   @Post(':id/deliveries/:deliveryId/redeliver')
-  @HttpCode(202)
   @ApiOperation({
-    summary:
-      'Send a delivery that succeeded or failed again: same event and `webhook-id`, a fresh round of retries.',
+    summary: 'Redeliver an event',
+    description:
+      'Sends a finished delivery again, with the same `webhook-id` so receivers can tell a repeat. A delivery still pending is 409.',
   })
-  @ApiAcceptedResponse({ type: WebhookDeliveryResponse })
+  @HttpCode(202)
+  @ApiAcceptedResponse({
+    type: WebhookDeliveryResponse,
+    description: 'The delivery, queued again.',
+  })
   @ApiProblems(401, 404, 409)
   async redeliver(
     @CurrentUser() user: UserWithProfile,
