@@ -61,6 +61,7 @@ function presentUser(row) {
       default_image_style: row.profile_default_image_style,
       auto_validate_images: row.profile_auto_validate_images,
       timezone: row.profile_timezone,
+      email_notifications: emailNotifications(row.profile_email_notifications),
       created_at: row.profile_created_at.toISOString(),
       updated_at: row.profile_updated_at.toISOString(),
     },
@@ -100,4 +101,21 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
     server.closeAllConnections();
     pool.end().finally(() => process.exit(0));
   });
+}
+
+/** The switches in effect, as effectiveEmailNotifications() computes them: stored choices over the defaults. */
+const EMAIL_NOTIFICATION_DEFAULTS = {
+  post_failed: true,
+  account_reconnect_required: true,
+  schedule_run_skipped: true,
+  webhook_disabled: true,
+  weekly_digest: false,
+};
+
+function emailNotifications(stored) {
+  const effective = { ...EMAIL_NOTIFICATION_DEFAULTS };
+  for (const kind of Object.keys(effective)) {
+    if (typeof stored?.[kind] === 'boolean') effective[kind] = stored[kind];
+  }
+  return effective;
 }

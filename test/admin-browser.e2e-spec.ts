@@ -22,11 +22,15 @@ const GROUP_OF: Record<string, string> = {
   Profile: 'Users',
   TokenFamily: 'Users',
   RefreshToken: 'Users',
+  SentMail: 'Users',
+  PasswordResetToken: 'Users',
   GeneratedImage: 'Images',
   ImageTag: 'Images',
   ImageGenerationHistory: 'Images',
   UserImageStats: 'Images',
   OutboxEvent: 'Events',
+  WebhookEndpoint: 'Webhooks',
+  WebhookDelivery: 'Webhooks',
 };
 const groupOf = (resourceId: string) => GROUP_OF[resourceId] ?? 'Scheduler';
 
