@@ -10,7 +10,7 @@ import {
 } from './factories/post.factory.js';
 import { schedulePost } from './factories/scheduling.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
-import { createMailApp } from './support/mail.js';
+import { createMailApp, header } from './support/mail.js';
 import type { TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
 
@@ -88,7 +88,7 @@ describe('a failed post reaches its owner by webhook and by email', () => {
     expect(subjects[0]).toMatch(/^Reconnect your Instagram account/);
     expect(subjects[1]).toBe('Your Instagram post failed');
     for (const mail of mails) {
-      expect(mail.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+      expect(header(mail, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
     }
   }, 60_000);
 });

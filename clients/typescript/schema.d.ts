@@ -736,10 +736,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your webhook endpoints (their secrets are never shown again). */
+        /**
+         * List your webhook endpoints
+         * @description Your webhook endpoints, newest first, paginated. Their signing secrets are never shown again after creation or rotation.
+         */
         get: operations["WebhooksController_list"];
         put?: never;
-        /** Add an endpoint (at most 10). The answer carries its signing secret, shown this once. */
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL that receives your events as signed POSTs (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`). `events` empty means every event. The answer is the only time the secret (`whsec_…`) is shown. At most 10 endpoints per user; the URL must be https in production and may not resolve to a loopback, private, link-local, CGNAT or metadata address. Send an `Idempotency-Key` header to make a retry safe.
+         */
         post: operations["WebhooksController_create"];
         delete?: never;
         options?: never;
@@ -754,15 +760,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of your webhook endpoints. */
+        /**
+         * Read a webhook endpoint
+         * @description One of your webhook endpoints, without its secret.
+         */
         get: operations["WebhooksController_detail"];
         put?: never;
         post?: never;
-        /** Delete the endpoint and its delivery log. */
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint and its delivery log; nothing more is sent to it.
+         */
         delete: operations["WebhooksController_remove"];
         options?: never;
         head?: never;
-        /** Change its URL, description or events, or turn it off and on (clears the reason). */
+        /**
+         * Change a webhook endpoint
+         * @description Changes its URL, description or events, or turns it off and on; turning it on clears `disabled_reason`.
+         */
         patch: operations["WebhooksController_update"];
         trace?: never;
     };
@@ -775,7 +790,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new signing secret, shown this once; for 24 hours both the old and the new one sign each delivery. */
+        /**
+         * Rotate the signing secret
+         * @description Issues a new secret and answers it (shown this once). For 24 hours both the new and the previous secret sign each delivery (two space-separated `v1,` signatures), so receivers can switch without losing any.
+         */
         post: operations["WebhooksController_rotateSecret"];
         delete?: never;
         options?: never;
@@ -792,7 +810,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a `ping` event to the endpoint now; answers its delivery. */
+        /**
+         * Send a test ping
+         * @description Sends a `ping` event to the endpoint now, signed like any other, and answers its delivery (pending until the worker has sent it).
+         */
         post: operations["WebhooksController_test"];
         delete?: never;
         options?: never;
@@ -807,7 +828,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The endpoint's deliveries, newest first. */
+        /**
+         * List an endpoint’s deliveries
+         * @description The endpoint’s deliveries, newest first, paginated: status, attempts, the last status code or error, and when the next attempt is due.
+         */
         get: operations["WebhooksController_deliveryLog"];
         put?: never;
         post?: never;
@@ -826,7 +850,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a delivery that succeeded or failed again: same event and `webhook-id`, a fresh round of retries. */
+        /**
+         * Redeliver an event
+         * @description Sends a finished delivery again, with the same `webhook-id` so receivers can tell a repeat. A delivery still pending is 409.
+         */
         post: operations["WebhooksController_redeliver"];
         delete?: never;
         options?: never;
@@ -5043,6 +5070,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The endpoint, with its signing secret (shown this once). */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5113,6 +5141,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The endpoint. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5152,6 +5181,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The endpoint is deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -5204,6 +5234,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The endpoint after the change. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5261,6 +5292,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The endpoint with its new secret. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5300,6 +5332,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The ping’s delivery, queued. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5406,6 +5439,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The delivery, queued again. */
             202: {
                 headers: {
                     [name: string]: unknown;
