@@ -111,6 +111,21 @@ describe('the OpenAPI document, as a client generator reads it', () => {
     }
   });
 
+  it('describes every tag an operation is listed under', () => {
+    const defined = (document as unknown as { tags: { name: string; description?: string }[] })
+      .tags;
+    for (const [name, operation] of operations(document)) {
+      for (const tag of (operation as { tags?: string[] }).tags ?? []) {
+        const found = defined.find((entry) => entry.name === tag);
+        expect({ name, tag, described: Boolean(found?.description) }).toEqual({
+          name,
+          tag,
+          described: true,
+        });
+      }
+    }
+  });
+
   it('says which operations need no token, and that every other one needs the bearer', () => {
     const open = operations(document)
       .filter(([, operation]) => operation.security?.length === 0)

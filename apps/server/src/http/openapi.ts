@@ -20,6 +20,11 @@ const TAGS: { name: string; description: string }[] = [
       'Connected social accounts, one-off posts, recurring schedules, publishing and analytics.',
   },
   {
+    name: 'webhooks',
+    description:
+      'Your endpoints that receive every event as a signed POST (Standard Webhooks), their secrets, delivery log and redelivery.',
+  },
+  {
     name: 'mail',
     description:
       'Email notifications: the one-click unsubscribe link every notification carries (RFC 8058).',
