@@ -101,6 +101,51 @@ describe('WebhookDeliveryQueries', () => {
     expect(await queries.claim(due.id, 2, 60_000)).toBeNull();
   });
 
+  it('claims and settles a burst of deliveries together, each getting only its own row', async () => {
+    const userId = await newUser();
+    const endpoints = [
+      await insertEndpoint(dataSource, userId),
+      await insertEndpoint(dataSource, userId),
+    ];
+    const events = Array.from({ length: 30 }, () => event());
+    const due = (await Promise.all(events.map((each) => queries.fanOut(userId, each)))).flat();
+    expect(due).toHaveLength(60);
+    const stale = due[7]!;
+    await queries.claim(stale.id, 0, 60_000);
+    // Claimed at once (one batch), one of them with an attempt count that moved on.
+    const claims = await Promise.all(due.map((each) => queries.claim(each.id, 0, 60_000)));
+    claims.forEach((claim, index) => {
+      if (due[index] === stale) expect(claim).toBeNull();
+      else expect(claim).toMatchObject({ id: due[index]!.id, userId, attempts: 1 });
+    });
+    const byDelivery = new Map(
+      (await dataSource.getRepository(WebhookDelivery).findBy({ endpointId: endpoints[0] })).map(
+        (row) => [row.id, row],
+      ),
+    );
+    for (const claim of claims)
+      if (claim && byDelivery.has(claim.id))
+        expect(claim.eventId).toBe(byDelivery.get(claim.id)!.eventId);
+
+    const at = new Date('2026-12-07T15:00:00.123Z');
+    await Promise.all(
+      due.map((each, index) => queries.markSucceeded(each.id, 200 + (index % 5), at)),
+    );
+    const settled = await dataSource
+      .getRepository(WebhookDelivery)
+      .find({ where: endpoints.map((endpointId) => ({ endpointId })), order: { id: 'ASC' } });
+    expect(settled).toHaveLength(60);
+    for (const row of settled) {
+      const index = due.findIndex((each) => each.id === row.id);
+      expect(row).toMatchObject({
+        status: 'succeeded',
+        lastStatusCode: 200 + (index % 5),
+        deliveredAt: at,
+        nextAttemptAt: null,
+      });
+    }
+  });
+
   it('redelivers a settled delivery as a new round, and not a pending one', async () => {
     const userId = await newUser();
     const endpointId = await insertEndpoint(dataSource, userId);
