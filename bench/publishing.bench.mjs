@@ -37,7 +37,7 @@ const WORKER_CONCURRENCY = Number(process.env.BENCH_PUBLISH_CONCURRENCY ?? 50);
 const PLATFORM = process.env.BENCH_PUBLISHING_PLATFORM ?? 'graph-fake';
 
 /** test/fakes/graph.fake.ts, compiled as it is (no type check) into the run's scratch folder. */
-async function loadGraphFake(ctx) {
+export async function loadGraphFake(ctx) {
   const out = path.join(ctx.scratch, 'fakes');
   mkdirSync(out, { recursive: true });
   execFileSync(
@@ -54,13 +54,16 @@ async function loadGraphFake(ctx) {
       'nodenext',
       '--target',
       'es2023',
+      // The fakes import test/support/: the folders keep their places under outDir.
+      '--rootDir',
+      path.join(ctx.root, 'test'),
       path.join(ctx.root, 'test/fakes/graph.fake.ts'),
     ],
     { stdio: 'inherit' },
   );
   writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(path.join(ctx.root, 'node_modules'), path.join(out, 'node_modules'), 'dir');
-  return import(pathToFileURL(path.join(out, 'graph.fake.js')).href);
+  return import(pathToFileURL(path.join(out, 'fakes/graph.fake.js')).href);
 }
 
 /** A Graph API that creates a page photo post per call, at once, and fetches nothing. */
@@ -99,7 +102,7 @@ const TICKS_PER_SECOND = (() => {
 })();
 
 /** CPU time (user + system) of a process so far, in ms; undefined once it is gone. */
-function processCpuMs(pid) {
+export function processCpuMs(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -110,7 +113,7 @@ function processCpuMs(pid) {
 }
 
 /** Busy CPU time of the whole machine so far (all CPUs, idle and iowait excluded), in ms. */
-function machineBusyMs() {
+export function machineBusyMs() {
   const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
   const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
   return ((user + nice + system + irq + softirq + steal) * 1000) / TICKS_PER_SECOND;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '@app/common';
 import { ROOT } from './support/spawn.js';
 
@@ -60,5 +61,100 @@ describe('docker-compose.yml', () => {
       ring,
     );
     expect(config.media.signingKey.toString('utf8')).toBe('m'.repeat(40));
+  });
+});
+
+interface ComposeService {
+  image?: string;
+  build?: string;
+  profiles?: string[];
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  deploy?: { replicas?: number };
+  depends_on?: Record<string, { condition: string }> | string[];
+  volumes?: string[];
+  ports?: string[];
+}
+
+/** The file as compose reads it: YAML with merge keys, `${NAME:-default}` and `$$` interpolated. */
+function composeFile(host: Record<string, string>): {
+  services: Record<string, ComposeService>;
+  configs: Record<string, { content: string }>;
+} {
+  const text = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+  const interpolated = text.replace(
+    /\$\$|\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g,
+    (match, name?: string, fallback?: string) =>
+      match === '$$' ? '$' : host[name!] || (fallback ?? ''),
+  );
+  return parse(interpolated, { merge: true });
+}
+
+describe('docker-compose.yml, profile cluster', () => {
+  const secrets = {
+    JWT_SECRET: 'j'.repeat(40),
+    SESSION_SECRET: 's'.repeat(40),
+    TOKEN_ENCRYPTION_KEY: 'c'.repeat(64),
+  };
+  const { services, configs } = composeFile(secrets);
+  const cluster = Object.entries(services).filter(([, service]) =>
+    service.profiles?.includes('cluster'),
+  );
+
+  it('runs two API nodes, two workers and a scheduler, none of them with a media volume', () => {
+    expect(Object.fromEntries(cluster.map(([name, s]) => [name, s.deploy?.replicas ?? 1]))).toEqual(
+      { minio: 1, 'minio-init': 1, api: 2, worker: 2, scheduler: 1, lb: 1 },
+    );
+    const roles = Object.fromEntries(
+      cluster
+        .filter(([, service]) => service.build)
+        .map(([name, service]) => [name, service.environment?.APP_ROLES]),
+    );
+    expect(roles).toEqual({ api: 'api', worker: 'worker', scheduler: 'scheduler' });
+    for (const name of Object.keys(roles)) {
+      expect(services[name].volumes).toBeUndefined();
+      expect(services[name].depends_on).toMatchObject({
+        postgres: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+        'minio-init': { condition: 'service_completed_successfully' },
+      });
+    }
+    // The services alone, and the single-process stack, are not part of the profile.
+    for (const name of ['postgres', 'redis', 'app'])
+      expect(services[name].profiles).toBeUndefined();
+  });
+
+  it('gives every node one configuration that loads: production, MinIO’s bucket, one proxy hop', () => {
+    const bucket = /mc mb --ignore-existing store\/(\S+)/.exec(
+      services['minio-init'].entrypoint!.join(' '),
+    )?.[1];
+    for (const name of ['api', 'worker', 'scheduler']) {
+      const config = loadConfig(services[name].environment);
+      expect(config.env).toBe('production');
+      expect(config.media.storage).toBe('s3');
+      expect(config.media.s3).toMatchObject({
+        endpoint: 'http://minio:9000',
+        bucket,
+        forcePathStyle: true,
+        credentials: {
+          accessKeyId: services.minio.environment!.MINIO_ROOT_USER,
+          secretAccessKey: services.minio.environment!.MINIO_ROOT_PASSWORD,
+        },
+      });
+      expect(config.trustProxy).toBe(1);
+      expect(config.publicBaseUrl).toBe('http://localhost:8080');
+    }
+    // Without the secrets, every node refuses to start, as the single app does.
+    const bare = composeFile({}).services.api.environment!;
+    expect(() => loadConfig(bare)).toThrow(ConfigError);
+  });
+
+  it('puts nginx in front of the API nodes, passing the client address on', () => {
+    const conf = configs['lb-config'].content;
+    expect(conf).toContain('server api:3000;');
+    expect(conf).toContain('proxy_pass http://api;');
+    expect(conf).toContain('proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;');
+    expect(services.lb.ports).toEqual(['8080:80']);
   });
 });

@@ -4,7 +4,7 @@ import { waitFor } from '../support/wait.js';
 
 /** A user whose images validate themselves, with one validated image ready to schedule. */
 export async function userWithValidatedImage(
-  app: TestApp,
+  app: Pick<TestApp, 'http'>,
 ): Promise<{ user: RegisteredUser; imageId: number }> {
   const user = await registerUser(app);
   await app
@@ -36,7 +36,7 @@ export async function userWithValidatedImage(
 }
 
 export async function connectAccount(
-  app: TestApp,
+  app: Pick<TestApp, 'http'>,
   user: RegisteredUser,
   body: Record<string, unknown>,
 ): Promise<number> {
@@ -54,7 +54,7 @@ export function inSeconds(seconds: number): string {
 }
 
 export async function waitForPostStatus(
-  app: TestApp,
+  app: Pick<TestApp, 'http'>,
   user: RegisteredUser,
   postId: number,
   statuses: string[],

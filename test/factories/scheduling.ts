@@ -18,7 +18,11 @@ export interface PostBody {
 }
 
 /** POST schedule/ as a client would; answers the response (status not checked). */
-export function schedulePost(app: TestApp, user: RegisteredUser, body: Record<string, unknown>) {
+export function schedulePost(
+  app: Pick<TestApp, 'http'>,
+  user: RegisteredUser,
+  body: Record<string, unknown>,
+) {
   return app.http().post('/api/scheduler/schedule/').set(bearer(user.access)).send(body);
 }
 

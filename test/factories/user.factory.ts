@@ -26,7 +26,7 @@ export function newUserFields(overrides: Record<string, unknown> = {}) {
 
 /** Registers through the API, as a client would. */
 export async function registerUser(
-  app: TestApp,
+  app: Pick<TestApp, 'http'>,
   overrides: Record<string, unknown> = {},
 ): Promise<RegisteredUser> {
   const fields = newUserFields(overrides);

@@ -2,13 +2,22 @@ import 'reflect-metadata';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
-import { AppError, ConfigError, FieldValidationError, loadConfig, TokenCipher } from '@app/common';
+import {
+  type AppConfig,
+  AppError,
+  ConfigError,
+  FieldValidationError,
+  loadConfig,
+  TokenCipher,
+} from '@app/common';
 import { dataSourceOptions, UserQueries } from '@app/database';
 import { USERNAME_PATTERN } from './auth/dto/register.dto.js';
 import { checkPassword } from './auth/password-policy.js';
 import { createUserWithProfile } from './auth/user-accounts.js';
 import { revertLastMigration, runMigrations } from './boot/migrate.js';
 import { preflight, PreflightError } from './boot/preflight.js';
+import { migrateMediaToS3 } from './media/media-migration.js';
+import { describeStoreError } from './media/s3-media.storage.js';
 import { reencryptAllTokens } from './scheduler/token-reencryption.js';
 import { reencryptWebhookSecrets } from './webhooks/webhook-secret-reencryption.js';
 
@@ -23,6 +32,11 @@ Commands:
   tokens:reencrypt   Seals every stored account token (and webhook secret) under the first key of
       TOKEN_ENCRYPTION_KEYS (rotation: put the new key first, run this, then drop the old key).
       Exits 1 when some account's tokens open with no key of the ring.
+  media:migrate --to s3
+      Copies every media file under MEDIA_ROOT to the S3-compatible store the S3_* settings name
+      (same keys; files the store already has are skipped, so running it again finishes an
+      interrupted copy). Then restart every process with MEDIA_STORAGE=s3. Exits 1 when a file
+      could not be copied.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -53,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
         config.database.url,
         new TokenCipher(config.crypto.tokenEncryptionKeys),
       );
+    case 'media:migrate':
+      return migrateMedia(config, rest);
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
@@ -93,6 +109,39 @@ async function createSuperuser(databaseUrl: string, args: string[]): Promise<num
     await dataSource.destroy();
   }
   process.stdout.write(`Superuser "${input.username}" created.\n`);
+  return 0;
+}
+
+async function migrateMedia(config: AppConfig, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { to: { type: 'string' } }, strict: true });
+  if (values.to !== 's3') throw FieldValidationError.of('to', '--to s3 is the one destination.');
+  if (!config.media.s3)
+    throw FieldValidationError.of('S3_BUCKET', 'Set the S3_* settings of the destination store.');
+  const settings = config.media.s3;
+  process.stdout.write(
+    `Copying the media under ${config.mediaRoot} to bucket "${settings.bucket}" at ${settings.endpoint ?? 'AWS S3'}...\n`,
+  );
+  let result;
+  try {
+    result = await migrateMediaToS3(config.mediaRoot, settings, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
+  } catch (error) {
+    throw new PreflightError(
+      `The media store is not usable: ${describeStoreError(settings, error)}.`,
+    );
+  }
+  process.stdout.write(
+    `Copied ${result.copied} file(s); ${result.present} were already in the store.\n`,
+  );
+  if (result.ignored.length > 0)
+    process.stdout.write(
+      `Left alone ${result.ignored.length} path(s) that are not media files (e.g. ${result.ignored[0]}).\n`,
+    );
+  for (const { key, reason } of result.failed)
+    process.stderr.write(`Error: ${key} was not copied: ${reason}\n`);
+  if (result.failed.length > 0) return 1;
+  process.stdout.write('Done. Restart every process with MEDIA_STORAGE=s3.\n');
   return 0;
 }
 

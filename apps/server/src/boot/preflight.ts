@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { AppConfig } from '@app/common';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import type { AppConfig, S3Settings } from '@app/common';
+import { describeStoreError, s3Client } from '../media/s3-media.storage.js';
 
 /** A dependency that is not there at boot: said in one line, and the process exits non-zero. */
 export class PreflightError extends Error {}
@@ -20,7 +22,33 @@ export async function preflight(config: AppConfig): Promise<string[]> {
   const notices: string[] = [];
   await checkPostgres(config, notices);
   await checkRedis(config.redis.url);
+  if (config.media.storage === 's3') await checkStore(config.media.s3!);
   return notices;
+}
+
+/**
+ * Under MEDIA_STORAGE=s3 the bucket must exist and take these credentials: a store that cannot
+ * be written would otherwise show up as failed generations, one by one.
+ */
+async function checkStore(settings: S3Settings): Promise<void> {
+  const client = s3Client({ ...settings });
+  try {
+    await Promise.race([
+      client.send(new HeadBucketCommand({ Bucket: settings.bucket })),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)),
+          CONNECT_TIMEOUT_MS,
+        ).unref(),
+      ),
+    ]);
+  } catch (error) {
+    throw new PreflightError(
+      `The media store is not usable (MEDIA_STORAGE=s3): ${describeStoreError(settings, error)}.`,
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 async function checkPostgres(config: AppConfig, notices: string[]): Promise<void> {

@@ -14,12 +14,21 @@ import type { Request, Response } from 'express';
 import { buildProblem, PROBLEM_CONTENT_TYPE, type ProblemDocument } from '@app/common';
 import { Public } from '../http/public.decorator.js';
 import { RedisHealthIndicator } from './redis.health.js';
+import { StorageHealthIndicator } from './storage.health.js';
 
 const HEALTH_EXAMPLE = {
   status: 'ok',
-  info: { database: { status: 'up' }, redis: { status: 'up' } },
+  info: {
+    database: { status: 'up' },
+    redis: { status: 'up' },
+    storage: { status: 'up', kind: 's3', bucket: 'media' },
+  },
   error: {},
-  details: { database: { status: 'up' }, redis: { status: 'up' } },
+  details: {
+    database: { status: 'up' },
+    redis: { status: 'up' },
+    storage: { status: 'up', kind: 's3', bucket: 'media' },
+  },
 };
 
 @ApiTags('health')
@@ -29,6 +38,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly redis: RedisHealthIndicator,
+    private readonly storage: StorageHealthIndicator,
   ) {}
 
   /**
@@ -40,10 +50,10 @@ export class HealthController {
   @ApiOperation({
     summary: 'Health',
     description:
-      'Whether this process reaches PostgreSQL and Redis. Needs no token; load balancers poll it.',
+      "Whether this process reaches PostgreSQL, Redis and the media store (`storage`: the S3 bucket under `MEDIA_STORAGE=s3`, this machine's disk under `local`). Needs no token; load balancers poll it.",
   })
   @ApiOkResponse({
-    description: 'PostgreSQL and Redis answer.',
+    description: 'PostgreSQL, Redis and the media store answer.',
     schema: { example: HEALTH_EXAMPLE },
   })
   @ApiServiceUnavailableResponse({
@@ -75,6 +85,7 @@ export class HealthController {
       return await this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
         () => this.redis.isHealthy('redis'),
+        () => this.storage.isHealthy('storage'),
       ]);
     } catch (error) {
       const {

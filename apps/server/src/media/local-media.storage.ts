@@ -1,6 +1,7 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isSafeMediaKey, type MediaFile, type MediaStorage } from './media-storage.js';
@@ -59,6 +60,21 @@ export class LocalMediaStorage implements MediaStorage {
     await writeFile(temporary, bytes);
     this.writes += 1;
     await rename(temporary, target);
+    this.forget(target);
+  }
+
+  async putStream(key: string, source: Readable): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    const temporary = `${target}.${randomUUID()}.tmp`;
+    try {
+      await pipeline(source, createWriteStream(temporary));
+      this.writes += 1;
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
     this.forget(target);
   }
 

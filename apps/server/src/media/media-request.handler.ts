@@ -2,17 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { buildProblem, PROBLEM_CONTENT_TYPE } from '@app/common';
-import { isSafeMediaKey, MEDIA_STORAGE, type MediaStorage } from './media-storage.js';
+import {
+  contentTypeOf,
+  isSafeMediaKey,
+  MEDIA_STORAGE,
+  type MediaStorage,
+} from './media-storage.js';
 import { MediaUrlSigner } from './media-url.signer.js';
-
-/** Extensions the app writes (renditions, thumbnails, masters, avatars). */
-const CONTENT_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-};
 
 /**
  * `GET|HEAD /media/{key}?expires=&signature=`: the signed media URLs that clients display and that
@@ -108,8 +104,7 @@ export class MediaRequestHandler {
       response.end();
       return;
     }
-    const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
-    response.setHeader('Content-Type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
+    response.setHeader('Content-Type', contentTypeOf(key));
     response.setHeader('Content-Length', file.size);
     response.statusCode = 200;
     if (request.method === 'HEAD') {

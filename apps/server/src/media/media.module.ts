@@ -4,6 +4,7 @@ import { LocalMediaStorage } from './local-media.storage.js';
 import { MediaRequestHandler } from './media-request.handler.js';
 import { MEDIA_STORAGE } from './media-storage.js';
 import { MediaUrlSigner } from './media-url.signer.js';
+import { S3MediaStorage } from './s3-media.storage.js';
 
 @Global()
 @Module({
@@ -13,7 +14,10 @@ import { MediaUrlSigner } from './media-url.signer.js';
     {
       provide: MEDIA_STORAGE,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new LocalMediaStorage(config.mediaRoot),
+      useFactory: (config: AppConfig) =>
+        config.media.storage === 's3'
+          ? new S3MediaStorage(config.media.s3!)
+          : new LocalMediaStorage(config.mediaRoot),
     },
   ],
   exports: [MediaUrlSigner, MEDIA_STORAGE],

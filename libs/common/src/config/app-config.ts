@@ -4,6 +4,21 @@ export type AppRole = (typeof APP_ROLES)[number];
 export const IMAGE_PROVIDERS = ['blackbox', 'openai', 'automatic1111', 'local'] as const;
 export type ImageProviderName = (typeof IMAGE_PROVIDERS)[number];
 
+export const MEDIA_STORAGES = ['local', 's3'] as const;
+export type MediaStorageKind = (typeof MEDIA_STORAGES)[number];
+
+/** Where an S3-compatible store is and how to sign in (AWS S3, MinIO, R2, Ceph...). */
+export interface S3Settings {
+  bucket: string;
+  /** Unset: AWS S3 itself. */
+  endpoint?: string;
+  region: string;
+  /** Unset: the SDK's default chain (AWS_* variables, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** `bucket` in the path rather than the host name: MinIO, s3rver and most self-hosted stores. */
+  forcePathStyle: boolean;
+}
+
 export type NodeEnv = 'development' | 'production' | 'test';
 
 /** The whole validated configuration, one object per area; built once at boot by loadConfig(). */
@@ -46,7 +61,14 @@ export interface AppConfig {
     sessionTtlSeconds: number;
   };
   /** Media URLs are signed with a key used for nothing else (MEDIA_URL_SECRET or HKDF of JWT_SECRET). */
-  media: { urlTtlSeconds: number; signingKey: Buffer };
+  media: {
+    /** MEDIA_STORAGE: `local` (files under MEDIA_ROOT) or `s3` (an S3-compatible store). */
+    storage: MediaStorageKind;
+    /** The S3_* settings when S3_BUCKET is set (required under `s3`; `media:migrate` reads them). */
+    s3: S3Settings | null;
+    urlTtlSeconds: number;
+    signingKey: Buffer;
+  };
   images: {
     provider: ImageProviderName;
     /** One provider call, download included, may take this long before it counts as a timeout. */

@@ -186,6 +186,55 @@ describe('loadConfig', () => {
     ).toEqual(['MEDIA_URL_SECRET']);
   });
 
+  it('keeps media on the local disk by default; MEDIA_STORAGE=s3 reads the S3_* settings', () => {
+    expect(loadConfig({}).media).toMatchObject({ storage: 'local', s3: null });
+    const s3 = loadConfig({
+      MEDIA_STORAGE: 's3',
+      S3_ENDPOINT: 'http://minio:9000/',
+      S3_BUCKET: 'media',
+      S3_ACCESS_KEY_ID: 'id',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      MEDIA_URL_TTL: '30s',
+    }).media;
+    expect(s3).toMatchObject({
+      storage: 's3',
+      urlTtlSeconds: 30,
+      s3: {
+        endpoint: 'http://minio:9000',
+        bucket: 'media',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+        // A custom endpoint is a self-hosted store: bucket in the path unless told otherwise.
+        forcePathStyle: true,
+      },
+    });
+    // AWS itself: virtual-hosted buckets and the SDK's own credential chain.
+    expect(
+      loadConfig({ MEDIA_STORAGE: 's3', S3_BUCKET: 'media', S3_REGION: 'eu-west-3' }).media.s3,
+    ).toEqual({
+      bucket: 'media',
+      endpoint: undefined,
+      region: 'eu-west-3',
+      credentials: undefined,
+      forcePathStyle: false,
+    });
+  });
+
+  it('refuses an unknown MEDIA_STORAGE, s3 without a bucket, half a key pair, a bad bucket name', () => {
+    expect(problemsFor({ MEDIA_STORAGE: 'ftp' })).toEqual([
+      'MEDIA_STORAGE must be one of local, s3 (got "ftp")',
+    ]);
+    expect(problemsFor({ MEDIA_STORAGE: 's3' })).toEqual([
+      'S3_BUCKET is required when MEDIA_STORAGE=s3',
+    ]);
+    expect(
+      problemsFor({ MEDIA_STORAGE: 's3', S3_BUCKET: 'Bad_Bucket', S3_ACCESS_KEY_ID: 'id' }),
+    ).toEqual([
+      'S3_BUCKET must be a bucket name (3 to 63 lowercase letters, digits, dots and hyphens; got "Bad_Bucket")',
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together',
+    ]);
+  });
+
   it('refuses a DATABASE_URL that is not PostgreSQL', () => {
     const problems = problemsFor({ DATABASE_URL: 'mysql://root@127.0.0.1:3306/app' });
     expect(namesIn(problems)).toEqual(['DATABASE_URL']);

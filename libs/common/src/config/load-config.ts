@@ -7,7 +7,10 @@ import {
   type AppRole,
   IMAGE_PROVIDERS,
   type ImageProviderName,
+  MEDIA_STORAGES,
+  type MediaStorageKind,
   type NodeEnv,
+  type S3Settings,
 } from './app-config.js';
 import { parseDurationSeconds } from './duration.js';
 
@@ -209,6 +212,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sessionTtlSeconds: duration('ADMIN_SESSION_TTL', '12h'),
     },
     media: {
+      storage: mediaStorage(get('MEDIA_STORAGE'), problems),
+      s3: s3Settings(get, url, boolean, get('MEDIA_STORAGE') === 's3', problems),
       urlTtlSeconds: duration('MEDIA_URL_TTL', '1h'),
       // A key of its own: one that signs media URLs never signs (or checks) anything else.
       signingKey:
@@ -420,4 +425,51 @@ function parseEncryptionKeyRing(raw: string, problems: string[]): Buffer[] {
   if (new Set(keys.map((key) => key.toString('hex'))).size !== keys.length)
     problems.push('TOKEN_ENCRYPTION_KEYS names the same key twice');
   return keys;
+}
+
+/** MEDIA_STORAGE: where media bytes live. */
+function mediaStorage(raw: string | undefined, problems: string[]): MediaStorageKind {
+  if (raw === undefined) return 'local';
+  if ((MEDIA_STORAGES as readonly string[]).includes(raw)) return raw as MediaStorageKind;
+  problems.push(`MEDIA_STORAGE must be one of ${MEDIA_STORAGES.join(', ')} (got "${raw}")`);
+  return 'local';
+}
+
+/**
+ * The S3_* settings: read always (media:migrate uses them under MEDIA_STORAGE=local), required
+ * only when MEDIA_STORAGE=s3. Credentials come as a pair or not at all (then the SDK's own chain:
+ * AWS_* variables, an instance role).
+ */
+function s3Settings(
+  get: (name: string) => string | undefined,
+  url: (name: string, fallback: string, protocols: string[]) => string,
+  boolean: (name: string, fallback: boolean) => boolean,
+  required: boolean,
+  problems: string[],
+): S3Settings | null {
+  const bucket = get('S3_BUCKET');
+  if (bucket === undefined) {
+    if (required) problems.push('S3_BUCKET is required when MEDIA_STORAGE=s3');
+    return null;
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    problems.push(
+      `S3_BUCKET must be a bucket name (3 to 63 lowercase letters, digits, dots and hyphens; got "${bucket}")`,
+    );
+  const endpoint = get('S3_ENDPOINT');
+  const accessKeyId = get('S3_ACCESS_KEY_ID');
+  const secretAccessKey = get('S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  return {
+    bucket,
+    endpoint:
+      endpoint === undefined ? undefined : url('S3_ENDPOINT', endpoint, ['http:', 'https:']),
+    region: get('S3_REGION') ?? 'us-east-1',
+    credentials:
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
+    forcePathStyle: boolean('S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
 }
