@@ -173,11 +173,10 @@ export class TemplatesService {
       at: Date;
     },
   ): Promise<RenderedPost> {
-    const [profile, image, account] = await Promise.all([
-      this.users.profileOf(post.userId, manager),
-      this.templates.imageFields(post.userId, post.imageId, manager),
-      this.accounts.findOwned(post.userId, post.accountId, manager),
-    ]);
+    // One after the other: a transaction's connection runs one statement at a time.
+    const profile = await this.users.profileOf(post.userId, manager);
+    const image = await this.templates.imageFields(post.userId, post.imageId, manager);
+    const account = await this.accounts.findOwned(post.userId, post.accountId, manager);
     const values = templateValues({
       at: post.at,
       timezone: profile.timezone || 'UTC',
