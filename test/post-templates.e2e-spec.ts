@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PostTemplateQueries } from '@app/database';
 import { ScheduleRunner } from '../apps/server/src/scheduler/schedule-runner.js';
+import { templatesForExport } from '../apps/server/src/scheduler/templates.presenter.js';
 import { insertImages } from './factories/image.factory.js';
 import { insertAccount } from './factories/schedule-rows.factory.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
+import { signedInAgent, staffUser } from './support/admin.js';
 import { expectFieldError, expectProblem } from './support/problem.js';
 import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -197,6 +200,38 @@ describe('/api/scheduler/templates/', () => {
       expect((await api(other).get(`${body.id}/`).expect(200)).body.name).toBe('Daily picture');
       for (const id of ['abc', '0', '99999999999', '0x10'])
         expectProblem(await api().get(`${id}/`), 404);
+    });
+  });
+
+  it('gives the export every template of the user in the API’s shape, batch after batch', async () => {
+    const user = await registerUser(app);
+    const made = [];
+    for (const name of ['One', 'Two', 'Three'])
+      made.push((await api(user).post(template({ name })).expect(201)).body);
+    const exported = [];
+    for await (const row of templatesForExport(app.app.get(PostTemplateQueries), user.id, 2))
+      exported.push(row);
+    expect(exported).toEqual(made);
+  });
+
+  it('lists and shows templates in AdminJS', async () => {
+    const { body } = await api()
+      .post(template({ name: 'Seen by staff' }))
+      .expect(201);
+    const staff = await signedInAgent(app, await staffUser(app));
+    const list = await staff
+      .get('/admin/api/resources/PostTemplate/actions/list')
+      .query({ 'filters.userId': String(owner.id) })
+      .expect(200);
+    expect(
+      list.body.records.map((record: { params: { name: string } }) => record.params.name),
+    ).toContain('Seen by staff');
+    const shown = await staff
+      .get(`/admin/api/resources/PostTemplate/records/${body.id}/show`)
+      .expect(200);
+    expect(shown.body.record.params).toMatchObject({
+      name: 'Seen by staff',
+      caption: body.caption,
     });
   });
 
