@@ -62,6 +62,7 @@ describe('malformed input', () => {
         { name: 'Morning', frequency: 'daily', time_of_day: '09:00', platforms: ['twitter'] },
         true,
       ],
+      ['post', '/api/scheduler/templates/', { name: 'Daily', caption: '{prompt}' }, true],
       [
         'post',
         '/api/scheduler/accounts/',

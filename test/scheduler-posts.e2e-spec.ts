@@ -37,6 +37,7 @@ const POST_KEYS = [
   'schedule',
   'scheduled_time',
   'status',
+  'template',
   'updated_at',
   'user',
 ];

@@ -26,6 +26,7 @@ const SCHEDULE_KEYS = [
   'recent_runs',
   'style',
   'tags',
+  'template',
   'time_of_day',
   'timezone',
   'updated_at',

@@ -729,6 +729,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/scheduler/templates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your post templates
+         * @description Your post templates, newest first; paginated.
+         */
+        get: operations["TemplatesController_list"];
+        put?: never;
+        /**
+         * Create a post template
+         * @description A caption and hashtags with variables, and per-platform variants, for one-off posts (`template` instead of `caption` in `schedule/`) and recurring schedules. Variables: `{prompt}`, `{style}`, `{tags}` (the image’s; tags as `#name` each), `{date}` (YYYY-MM-DD), `{weekday}` (English name), `{time}` (HH:MM) — the post’s time in your profile’s time zone — `{platform}` (Instagram, Facebook, X, LinkedIn, TikTok) and `{account}` (the account’s display name). `{{` and `}}` are literal braces. An unknown variable or an unclosed brace is a 400 naming the field (`caption`, `variants.twitter.hashtags`, …).
+         */
+        post: operations["TemplatesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scheduler/templates/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a post template
+         * @description One of your templates.
+         */
+        get: operations["TemplatesController_detail"];
+        /**
+         * Replace a post template
+         * @description Full update: the creation rules apply (left-out `hashtags` and `variants` become empty). Posts already scheduled keep the text they were rendered with; recurring schedules render the new text at their next runs.
+         */
+        put: operations["TemplatesController_replace"];
+        post?: never;
+        /**
+         * Delete a post template
+         * @description Posts rendered from it keep their text. A template that a recurring schedule renders cannot be deleted: 409 naming those schedules (give them another template or a caption first).
+         */
+        delete: operations["TemplatesController_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a post template
+         * @description Changes only the fields sent (`variants`, when sent, replaces all the variants). Posts already scheduled keep their text.
+         */
+        patch: operations["TemplatesController_update"];
+        trace?: never;
+    };
+    "/api/scheduler/templates/{id}/preview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a post template
+         * @description The template rendered as it would be published: for `platform` (its variant) or every platform, at `at` (default now) in your profile’s time zone, with the image’s prompt, style and tags when `image` names one of yours. `{account}` is your account on the platform when you have exactly one active there; a variable with no value stays as written. Each platform’s `length` counts the whole published text (caption, a blank line, hashtags) as the platform does, against its `limit`. Variables: `{prompt}`, `{style}`, `{tags}` (the image’s; tags as `#name` each), `{date}` (YYYY-MM-DD), `{weekday}` (English name), `{time}` (HH:MM) — the post’s time in your profile’s time zone — `{platform}` (Instagram, Facebook, X, LinkedIn, TikTok) and `{account}` (the account’s display name). `{{` and `}}` are literal braces.
+         */
+        post: operations["TemplatesController_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/": {
         parameters: {
             query?: never;
@@ -1465,13 +1541,21 @@ export interface components {
              * @enum {string}
              */
             platform: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
-            /** @example Dawn over the harbour */
-            caption: string;
+            /**
+             * @description Required unless `template` is given.
+             * @example Dawn over the harbour
+             */
+            caption?: string;
             /**
              * @description Space-separated, or a list of strings.
              * @example #sea #dawn
              */
             hashtags?: string;
+            /**
+             * @description One of your post templates, instead of `caption` and `hashtags`: rendered now for this platform, with the image, the account and `scheduled_time` in your time zone; the text must fit the platform.
+             * @example 4
+             */
+            template?: number;
             /**
              * @description Your account on that platform; optional when you have exactly one usable.
              * @example 3
@@ -1516,6 +1600,8 @@ export interface components {
             is_published: boolean;
             /** @description The recurring schedule that created it. */
             schedule: number | null;
+            /** @description The post template its caption and hashtags were rendered from, for reference (null when deleted). */
+            template: number | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1655,8 +1741,15 @@ export interface components {
              */
             style: "realistic" | "artistic" | "cartoon" | "abstract" | "vintage" | "minimalist" | "anime" | "digital_art" | null;
             tags: string[];
+            /** @description Empty when the schedule renders a template. */
             caption: string;
+            /** @description Empty when the schedule renders a template. */
             hashtags: string;
+            /**
+             * @description The post template rendered at each run, or null.
+             * @example 4
+             */
+            template: number | null;
             /**
              * Format: date-time
              * @description Null while paused.
@@ -1734,13 +1827,21 @@ export interface components {
              *     ]
              */
             tags?: string[];
-            /** @example Good morning */
-            caption: string;
+            /**
+             * @description Required unless `template` is given.
+             * @example Good morning
+             */
+            caption?: string;
             /**
              * @description Space-separated, or a list of strings.
              * @example #morning
              */
             hashtags?: string;
+            /**
+             * @description One of your post templates, instead of `caption` and `hashtags`: rendered at each run, per platform, with that run’s image and account and the occurrence in your time zone; a platform whose text does not fit gets no post (the run says why).
+             * @example 4
+             */
+            template?: number;
         };
         PatchScheduleDto: {
             /** @example Morning post */
@@ -1807,13 +1908,187 @@ export interface components {
              *     ]
              */
             tags?: string[];
-            /** @example Good morning */
+            /**
+             * @description Required unless `template` is given.
+             * @example Good morning
+             */
             caption?: string;
             /**
              * @description Space-separated, or a list of strings.
              * @example #morning
              */
             hashtags?: string;
+            /**
+             * @description One of your post templates, instead of `caption` and `hashtags`: rendered at each run, per platform, with that run’s image and account and the occurrence in your time zone; a platform whose text does not fit gets no post (the run says why).
+             * @example 4
+             */
+            template?: number;
+        };
+        TemplateVariantResponse: {
+            /** @example {prompt} #{weekday} */
+            caption?: string;
+            /** @example #ai */
+            hashtags?: string;
+        };
+        TemplateVariantsResponse: {
+            instagram?: components["schemas"]["TemplateVariantResponse"];
+            facebook?: components["schemas"]["TemplateVariantResponse"];
+            twitter?: components["schemas"]["TemplateVariantResponse"];
+            linkedin?: components["schemas"]["TemplateVariantResponse"];
+            tiktok?: components["schemas"]["TemplateVariantResponse"];
+        };
+        TemplateResponse: {
+            /** @example 4 */
+            id: number;
+            /** @example Daily picture */
+            name: string;
+            /** @example {prompt} ({style}), {weekday} {date} at {time}, via {account} */
+            caption: string;
+            /**
+             * @description Space-separated.
+             * @example #aiart {tags}
+             */
+            hashtags: string;
+            /**
+             * @example {
+             *       "twitter": {
+             *         "caption": "{prompt} #{weekday}",
+             *         "hashtags": ""
+             *       }
+             *     }
+             */
+            variants: components["schemas"]["TemplateVariantsResponse"];
+            /**
+             * Format: date-time
+             * @example 2026-12-07T17:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T17:00:00.000Z
+             */
+            updated_at: string;
+        };
+        TemplateVariantDto: {
+            /** @example {prompt} — on X, {weekday} at {time} */
+            caption?: string;
+            /**
+             * @description Space-separated, or a list of strings.
+             * @example #ai {tags}
+             */
+            hashtags?: string;
+        };
+        TemplateVariantsDto: {
+            instagram?: components["schemas"]["TemplateVariantDto"];
+            facebook?: components["schemas"]["TemplateVariantDto"];
+            twitter?: components["schemas"]["TemplateVariantDto"];
+            linkedin?: components["schemas"]["TemplateVariantDto"];
+            tiktok?: components["schemas"]["TemplateVariantDto"];
+        };
+        CreateTemplateDto: {
+            /** @example Daily picture */
+            name: string;
+            /**
+             * @description The caption. Variables in braces: `{prompt}`, `{style}`, `{tags}`, `{date}`, `{weekday}`, `{time}`, `{platform}`, `{account}`; `{{` and `}}` are literal braces. An unknown variable or a brace left open is refused when the template is saved.
+             * @example {prompt} ({style}), {weekday} {date} at {time}, via {account}
+             */
+            caption: string;
+            /**
+             * @description Space-separated, or a list of strings.
+             * @example #aiart {tags}
+             */
+            hashtags?: string;
+            /**
+             * @description Per platform (instagram, facebook, twitter, linkedin, tiktok): a `caption` and/or `hashtags` used there instead of the template’s.
+             * @example {
+             *       "twitter": {
+             *         "caption": "{prompt} #{weekday}",
+             *         "hashtags": ""
+             *       }
+             *     }
+             */
+            variants?: components["schemas"]["TemplateVariantsDto"];
+        };
+        PatchTemplateDto: {
+            /** @example Daily picture */
+            name?: string;
+            /**
+             * @description The caption. Variables in braces: `{prompt}`, `{style}`, `{tags}`, `{date}`, `{weekday}`, `{time}`, `{platform}`, `{account}`; `{{` and `}}` are literal braces. An unknown variable or a brace left open is refused when the template is saved.
+             * @example {prompt} ({style}), {weekday} {date} at {time}, via {account}
+             */
+            caption?: string;
+            /**
+             * @description Space-separated, or a list of strings.
+             * @example #aiart {tags}
+             */
+            hashtags?: string;
+            /**
+             * @description Per platform (instagram, facebook, twitter, linkedin, tiktok): a `caption` and/or `hashtags` used there instead of the template’s.
+             * @example {
+             *       "twitter": {
+             *         "caption": "{prompt} #{weekday}",
+             *         "hashtags": ""
+             *       }
+             *     }
+             */
+            variants?: components["schemas"]["TemplateVariantsDto"];
+        };
+        PreviewTemplateDto: {
+            /**
+             * @description One of your images: gives `{prompt}`, `{style}` and `{tags}`. Without it those stay as written.
+             * @example 12
+             */
+            image?: number;
+            /**
+             * @description Preview this platform only (its variant); every platform when left out.
+             * @example twitter
+             * @enum {string}
+             */
+            platform?: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
+            /**
+             * @description The post’s time, for `{date}`, `{weekday}` and `{time}` in your time zone; now when left out.
+             * @example 2027-03-28T09:00:00+02:00
+             */
+            at?: string;
+        };
+        PlatformPreviewResponse: {
+            /**
+             * @description The whole published text: caption, a blank line, hashtags.
+             * @example A lighthouse at dawn — Sunday 09:00
+             *
+             *     #aiart #sea
+             */
+            text: string;
+            /**
+             * @description As the platform counts it (on X a URL is 23, CJK and emoji 2).
+             * @example 48
+             */
+            length: number;
+            /** @example 280 */
+            limit: number;
+            /**
+             * @description Within the limit (and, on Instagram, at most 30 hashtags).
+             * @example true
+             */
+            fits: boolean;
+        };
+        PlatformPreviewsResponse: {
+            instagram?: components["schemas"]["PlatformPreviewResponse"];
+            facebook?: components["schemas"]["PlatformPreviewResponse"];
+            twitter?: components["schemas"]["PlatformPreviewResponse"];
+            linkedin?: components["schemas"]["PlatformPreviewResponse"];
+            tiktok?: components["schemas"]["PlatformPreviewResponse"];
+        };
+        TemplatePreviewResponse: {
+            /**
+             * @description The published text for `platform`, or without a platform the template’s own text (no variant, `{platform}` as written).
+             * @example A lighthouse at dawn — Sunday 09:00
+             *
+             *     #aiart #sea
+             */
+            text: string;
+            /** @description Per platform (the one asked, or all): its text, length, limit and whether it fits. */
+            platforms: components["schemas"]["PlatformPreviewsResponse"];
         };
         WebhookResponse: {
             /** @example 3 */
@@ -3823,6 +4098,7 @@ export interface operations {
                  *       "platform": "instagram",
                  *       "caption": "Dawn over the harbour",
                  *       "hashtags": "#sea #dawn",
+                 *       "template": 4,
                  *       "account": 3
                  *     }
                  */
@@ -4599,7 +4875,8 @@ export interface operations {
                  *         "sea"
                  *       ],
                  *       "caption": "Good morning",
-                 *       "hashtags": "#morning"
+                 *       "hashtags": "#morning",
+                 *       "template": 4
                  *     }
                  */
                 "application/json": components["schemas"]["CreateScheduleDto"];
@@ -4735,7 +5012,8 @@ export interface operations {
                  *         "sea"
                  *       ],
                  *       "caption": "Good morning",
-                 *       "hashtags": "#morning"
+                 *       "hashtags": "#morning",
+                 *       "template": 4
                  *     }
                  */
                 "application/json": components["schemas"]["CreateScheduleDto"];
@@ -4860,7 +5138,8 @@ export interface operations {
                  *         "sea"
                  *       ],
                  *       "caption": "Good morning",
-                 *       "hashtags": "#morning"
+                 *       "hashtags": "#morning",
+                 *       "template": 4
                  *     }
                  */
                 "application/json": components["schemas"]["PatchScheduleDto"];
@@ -4971,6 +5250,440 @@ export interface operations {
             };
             /** @description No such object, or another user's. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["TemplateResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Daily picture",
+                 *       "caption": "{prompt} ({style}), {weekday} {date} at {time}, via {account}",
+                 *       "hashtags": "#aiart {tags}",
+                 *       "variants": {
+                 *         "twitter": {
+                 *           "caption": "{prompt} #{weekday}",
+                 *           "hashtags": ""
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTemplateDto"];
+            };
+        };
+        responses: {
+            /** @description The new template. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_replace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Daily picture",
+                 *       "caption": "{prompt} ({style}), {weekday} {date} at {time}, via {account}",
+                 *       "hashtags": "#aiart {tags}",
+                 *       "variants": {
+                 *         "twitter": {
+                 *           "caption": "{prompt} #{weekday}",
+                 *           "hashtags": ""
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTemplateDto"];
+            };
+        };
+        responses: {
+            /** @description The template after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Valid request, wrong state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Daily picture",
+                 *       "caption": "{prompt} ({style}), {weekday} {date} at {time}, via {account}",
+                 *       "hashtags": "#aiart {tags}",
+                 *       "variants": {
+                 *         "twitter": {
+                 *           "caption": "{prompt} #{weekday}",
+                 *           "hashtags": ""
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PatchTemplateDto"];
+            };
+        };
+        responses: {
+            /** @description The template after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    TemplatesController_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "image": 12,
+                 *       "platform": "twitter",
+                 *       "at": "2027-03-28T09:00:00+02:00"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PreviewTemplateDto"];
+            };
+        };
+        responses: {
+            /** @description The rendered text per platform. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePreviewResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,6 +3,7 @@ import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
 import { ImageTag } from './image-tag/image-tag.entity.js';
 import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
+import { PostTemplate } from './post-template/post-template.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
 import { PasswordResetToken } from './password-reset/password-reset-token.entity.js';
 import { Profile } from './profile/profile.entity.js';
@@ -37,4 +38,5 @@ export const ENTITIES = [
   WebhookDelivery,
   SentMail,
   PasswordResetToken,
+  PostTemplate,
 ];

@@ -46,3 +46,5 @@ export * from './password-reset/password-reset-token.queries.js';
 export * from './sent-mail/sent-mail.entity.js';
 export * from './sent-mail/sent-mail.queries.js';
 export * from './weekly-digest/weekly-digest.queries.js';
+export * from './post-template/post-template.entity.js';
+export * from './post-template/post-template.queries.js';

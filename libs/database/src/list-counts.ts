@@ -1,13 +1,14 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
 /** A column of `user_list_counts` (migration ListCounters): one user's rows of one list. */
-export type UserListCount = 'posts' | 'schedules' | 'accounts' | 'tags';
+export type UserListCount = 'posts' | 'schedules' | 'accounts' | 'tags' | 'templates';
 
 const USER_LIST_COUNT_SQL: Record<UserListCount, string> = {
   posts: 'SELECT coalesce((SELECT posts FROM user_list_counts WHERE user_id = $1), 0) AS n',
   schedules: 'SELECT coalesce((SELECT schedules FROM user_list_counts WHERE user_id = $1), 0) AS n',
   accounts: 'SELECT coalesce((SELECT accounts FROM user_list_counts WHERE user_id = $1), 0) AS n',
   tags: 'SELECT coalesce((SELECT tags FROM user_list_counts WHERE user_id = $1), 0) AS n',
+  templates: 'SELECT coalesce((SELECT templates FROM user_list_counts WHERE user_id = $1), 0) AS n',
 };
 
 /**

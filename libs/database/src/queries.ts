@@ -6,6 +6,7 @@ import { ImageTagQueries } from './image-tag/image-tag.queries.js';
 import { NotificationPreferenceQueries } from './profile/notification-preferences.queries.js';
 import { PasswordResetTokenQueries } from './password-reset/password-reset-token.queries.js';
 import { PostAnalyticsQueries } from './post-analytics/post-analytics.queries.js';
+import { PostTemplateQueries } from './post-template/post-template.queries.js';
 import { PostingScheduleQueries } from './posting-schedule/posting-schedule.queries.js';
 import { ScheduleRunQueries } from './schedule-run/schedule-run.queries.js';
 import { ScheduledPostQueries } from './scheduled-post/scheduled-post.queries.js';
@@ -39,4 +40,5 @@ export const QUERIES = [
   PasswordResetTokenQueries,
   SentMailQueries,
   WeeklyDigestQueries,
+  PostTemplateQueries,
 ];

@@ -26,6 +26,7 @@ import {
   POST_STATUSES,
   PostAnalytics,
   PostingSchedule,
+  PostTemplate,
   Profile,
   RefreshToken,
   RUN_OUTCOMES,
@@ -261,6 +262,16 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
         timeOfDay: { type: 'string' },
       },
       actions: scheduleActions(schedules),
+    },
+    {
+      // Read-only: a template's variables are checked by the API when it is saved.
+      entity: PostTemplate,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'userId', 'name', 'caption', 'hashtags', 'updatedAt'],
+      filter: ['userId', 'name', 'createdAt', 'updatedAt'],
+      title: 'name',
+      sort: newestFirst,
+      properties: { caption: { type: 'textarea' }, hashtags: { type: 'textarea' } },
     },
     {
       entity: ScheduleRun,

@@ -43,6 +43,13 @@ export class PostResponse {
     description: 'The recurring schedule that created it.',
   })
   schedule: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'integer',
+    description:
+      'The post template its caption and hashtags were rendered from, for reference (null when deleted).',
+  })
+  template: number | null;
   @ApiProperty() created_at: string;
   @ApiProperty() updated_at: string;
 }
@@ -133,6 +140,7 @@ export function presentPost(
     can_be_cancelled: post.status === 'scheduled' || post.status === 'failed',
     is_published: post.status === 'posted',
     schedule: post.scheduleId,
+    template: post.templateId,
     created_at: post.createdAt.toISOString(),
     updated_at: post.updatedAt.toISOString(),
   };

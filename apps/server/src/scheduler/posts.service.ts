@@ -24,6 +24,7 @@ import { checkText } from './platforms/platform.registry.js';
 import { PostEvents } from './post-events.js';
 import { PostStateError } from './posts.errors.js';
 import { syncAnalyticsJobId } from './sync-analytics.processor.js';
+import { TemplatesService } from './templates.service.js';
 
 export type { PostImage };
 export interface PostWithImage {
@@ -47,6 +48,7 @@ export class PostsService {
     private readonly rows: ScheduledPostQueries,
     private readonly analyticsRows: PostAnalyticsQueries,
     private readonly events: PostEvents,
+    private readonly templates: TemplatesService,
   ) {}
 
   async schedule(
@@ -55,20 +57,29 @@ export class PostsService {
     now = new Date(),
   ): Promise<PostWithImage & { taskId: string }> {
     const scheduledTime = futureTime(dto.scheduled_time, now);
-    const hashtags = dto.hashtags ?? '';
-    assertTextFits(dto.platform, dto.caption, hashtags);
+    const given = { caption: dto.caption ?? '', hashtags: dto.hashtags ?? '' };
+    if (dto.template === undefined) assertTextFits(dto.platform, given.caption, given.hashtags);
     const post = await this.dataSource.transaction(async (manager) => {
       await this.assertSchedulableImage(manager, userId, dto.image);
       const accountId = await this.resolveAccount(manager, userId, dto.platform, dto.account);
+      const text =
+        dto.template === undefined
+          ? given
+          : await this.renderTemplate(manager, userId, dto.template, {
+              platform: dto.platform,
+              imageId: dto.image,
+              accountId,
+              at: scheduledTime,
+            });
       return this.rows.insert(
         {
           userId,
           imageId: dto.image,
           accountId,
           platform: dto.platform,
-          caption: dto.caption,
-          hashtags,
+          ...text,
           scheduledTime,
+          templateId: dto.template ?? null,
         },
         manager,
       );
@@ -265,6 +276,26 @@ export class PostsService {
     now = new Date(),
   ): Promise<string> {
     return this.queue.enqueueAfterCommit(...publishJob(post, now));
+  }
+
+  /**
+   * A one-off post's text from the user's template, rendered once, now (with the post's time in
+   * the user's time zone); a text that cannot be published there is a 400 naming `template`.
+   */
+  private async renderTemplate(
+    manager: EntityManager,
+    userId: number,
+    templateId: number,
+    post: { platform: SocialPlatform; imageId: number; accountId: number; at: Date },
+  ): Promise<{ caption: string; hashtags: string }> {
+    const template = await this.templates.useOwned(manager, userId, templateId);
+    const rendered = await this.templates.renderForPost(manager, template, { userId, ...post });
+    if (rendered.problems.length > 0)
+      throw FieldValidationError.of(
+        'template',
+        `Rendered for ${post.platform}, the text does not fit: ${rendered.problems.join('; ')}.`,
+      );
+    return { caption: rendered.caption, hashtags: rendered.hashtags };
   }
 
   private async lock(

@@ -11,6 +11,8 @@ import {
   isPublishable,
   type PostingSchedule,
   PostingScheduleQueries,
+  type PostTemplate,
+  PostTemplateQueries,
   type ScheduledPost,
   type ScheduleRun,
   ScheduleRunQueries,
@@ -25,6 +27,7 @@ import { PostEvents } from './post-events.js';
 import { PostsService } from './posts.service.js';
 import { recurrenceOf } from './schedules.service.js';
 import { nextOccurrence } from './recurrence.js';
+import { TemplatesService } from './templates.service.js';
 
 /** Session-level advisory lock key: one replica materialises occurrences at a time. */
 const SCHEDULES_LOCK = 727_303;
@@ -65,6 +68,8 @@ export class ScheduleRunner {
     private readonly postRows: ScheduledPostQueries,
     private readonly users: UserQueries,
     private readonly events: PostEvents,
+    private readonly templates: TemplatesService,
+    private readonly templateRows: PostTemplateQueries,
   ) {}
 
   @Interval('schedule-runs', 2000)
@@ -243,6 +248,11 @@ export class ScheduleRunner {
       ? await generatedImage(this.images, manager, run)
       : await this.oldestUnpostedImage(manager, schedule);
     if ('skip' in picked) return picked;
+    let template: PostTemplate | null = null;
+    if (schedule.templateId !== null) {
+      template = await this.templateRows.find(schedule.templateId, manager);
+      if (!template) return { skip: 'The post template of this schedule no longer exists.' };
+    }
     const notes: string[] = [];
     const posts: ScheduledPost[] = [];
     for (const platform of schedule.platforms) {
@@ -254,6 +264,24 @@ export class ScheduleRunner {
         notes.push(noAccount(platform, account));
         continue;
       }
+      let text = { caption: schedule.caption, hashtags: schedule.hashtags };
+      if (template) {
+        // Rendered at each run: this run's image and account, the occurrence in the user's zone.
+        const rendered = await this.templates.renderForPost(manager, template, {
+          userId: schedule.userId,
+          platform,
+          imageId: picked.id,
+          accountId: account.id,
+          at: occurrence,
+        });
+        if (rendered.problems.length > 0) {
+          notes.push(
+            `The template's text for ${platform} does not fit (${rendered.problems.join('; ')}): nothing posted there.`,
+          );
+          continue;
+        }
+        text = { caption: rendered.caption, hashtags: rendered.hashtags };
+      }
       posts.push(
         await this.postRows.insert(
           {
@@ -261,9 +289,9 @@ export class ScheduleRunner {
             imageId: picked.id,
             accountId: account.id,
             scheduleId: schedule.id,
+            templateId: schedule.templateId,
             platform,
-            caption: schedule.caption,
-            hashtags: schedule.hashtags,
+            ...text,
             scheduledTime: occurrence,
             metadata: { schedule_run: run.id },
           },

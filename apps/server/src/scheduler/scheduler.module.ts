@@ -15,11 +15,16 @@ import { ScheduleRunner } from './schedule-runner.js';
 import { SchedulesController } from './schedules.controller.js';
 import { SchedulesService } from './schedules.service.js';
 import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
+import { TemplatesController } from './templates.controller.js';
+import { TemplatesService } from './templates.service.js';
 
-/** The Scheduler section: accounts, posts and their exactly-once publishing, recurring schedules. */
+/**
+ * The Scheduler section: accounts, posts and their exactly-once publishing, recurring schedules,
+ * post templates.
+ */
 @Module({
   imports: [ImagesModule],
-  controllers: [AccountsController, PostsController, SchedulesController],
+  controllers: [AccountsController, PostsController, SchedulesController, TemplatesController],
   providers: [
     AccountsService,
     PostEvents,
@@ -30,12 +35,13 @@ import { SyncAnalyticsProcessor } from './sync-analytics.processor.js';
     PublishingSweep,
     SchedulesService,
     ScheduleRunner,
+    TemplatesService,
     {
       provide: PLATFORM,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => createPlatforms(config),
     },
   ],
-  exports: [AccountsService, PostsService, SchedulesService],
+  exports: [AccountsService, PostsService, SchedulesService, TemplatesService],
 })
 export class SchedulerModule {}

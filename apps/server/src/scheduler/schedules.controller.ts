@@ -192,6 +192,7 @@ export function presentSchedule(
     tags: schedule.tags,
     caption: schedule.caption,
     hashtags: schedule.hashtags,
+    template: schedule.templateId,
     next_run_at: schedule.nextRunAt?.toISOString() ?? null,
     recent_runs: recentRuns.map(presentRun),
     created_at: schedule.createdAt.toISOString(),

@@ -15,6 +15,7 @@ import type { PageWindow } from '../http/pagination.js';
 import type { CreateScheduleDto, PatchScheduleDto } from './dto/schedule.dto.js';
 import { checkText } from './platforms/platform.registry.js';
 import { isValidTimezone, nextOccurrence, type Recurrence } from './recurrence.js';
+import { TemplatesService } from './templates.service.js';
 
 /** How many runs a schedule shows with itself; the rest are under `runs/`. */
 export const RECENT_RUNS = 5;
@@ -34,6 +35,7 @@ export class SchedulesService {
     private readonly schedules: PostingScheduleQueries,
     private readonly scheduleRuns: ScheduleRunQueries,
     private readonly accounts: SocialAccountQueries,
+    private readonly templates: TemplatesService,
   ) {}
 
   async list(
@@ -150,11 +152,20 @@ export class SchedulesService {
       prompt: pick(dto.prompt, current?.prompt, '').trim(),
       style: pick(dto.style, current?.style, null),
       tags: [...new Set(pick(dto.tags, current?.tags, []))],
-      caption: pick(dto.caption, current?.caption, ''),
-      hashtags: pick(dto.hashtags, current?.hashtags, ''),
+      ...scheduleText(dto, current),
     };
     const errors: FieldErrors = {};
     const fail = (field: string, message: string) => (errors[field] ??= []).push(message);
+    if (dto.template !== undefined) {
+      // Share-locked until the schedule is saved: a deletion of the template waits, then sees it.
+      try {
+        await this.templates.useOwned(manager, owner.id, dto.template);
+      } catch (error) {
+        if (!(error instanceof FieldValidationError)) throw error;
+        for (const [field, messages] of Object.entries(error.errors ?? {}))
+          for (const message of messages) fail(field, message);
+      }
+    }
     if (!isValidTimezone(fields.timezone))
       fail(
         'timezone',
@@ -190,6 +201,26 @@ export class SchedulesService {
     if (Object.keys(errors).length > 0) throw new FieldValidationError(errors);
     return fields;
   }
+}
+
+/**
+ * The schedule's text: a `template` (caption and hashtags then empty), or a caption and hashtags
+ * (no template). PATCH switches to whichever it names, and keeps the current one otherwise.
+ */
+function scheduleText(
+  dto: PatchScheduleDto,
+  current: PostingSchedule | null,
+): Pick<ScheduleFields, 'caption' | 'hashtags' | 'templateId'> {
+  if (dto.template !== undefined) return { caption: '', hashtags: '', templateId: dto.template };
+  const templated =
+    current?.templateId != null && dto.caption === undefined && dto.hashtags === undefined;
+  if (templated) return { caption: '', hashtags: '', templateId: current.templateId };
+  const keep = current?.templateId == null;
+  return {
+    caption: dto.caption ?? (keep ? current?.caption : undefined) ?? '',
+    hashtags: dto.hashtags ?? (keep ? current?.hashtags : undefined) ?? '',
+    templateId: null,
+  };
 }
 
 export function recurrenceOf(

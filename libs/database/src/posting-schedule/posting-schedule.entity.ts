@@ -10,6 +10,7 @@ import {
   type Relation,
   UpdateDateColumn,
 } from 'typeorm';
+import { PostTemplate } from '../post-template/post-template.entity.js';
 import type { ImageStyle } from '../profile/profile.entity.js';
 import type { SocialPlatform } from '../social-account/social-account.entity.js';
 import { User } from '../user/user.entity.js';
@@ -85,6 +86,17 @@ export class PostingSchedule extends BaseEntity {
   /** Space-separated. */
   @Column({ type: 'varchar', length: 2200, default: '' })
   hashtags: string;
+
+  /**
+   * Rendered at each run instead of `caption`/`hashtags` (then empty). A template in use cannot
+   * be deleted (the API answers 409; the foreign key is NO ACTION as a backstop).
+   */
+  @Column({ name: 'template_id', type: 'int', nullable: true })
+  templateId: number | null;
+
+  @ManyToOne(() => PostTemplate)
+  @JoinColumn({ name: 'template_id' })
+  template: Relation<PostTemplate> | null;
 
   /** The next occurrence to materialise; null while paused. */
   @Column({ name: 'next_run_at', type: 'timestamptz', nullable: true })

@@ -162,6 +162,7 @@ describe('PostingScheduleQueries', () => {
       tags: ['harbour'],
       caption: 'Morning',
       hashtags: '#sea',
+      templateId: null,
     };
     const schedule = await queries.insert(userId, fields, farFuture(5), dataSource.manager);
     const stored = await queries.findOwned(userId, schedule.id);

@@ -22,6 +22,7 @@ export type ScheduleFields = Pick<
   | 'tags'
   | 'caption'
   | 'hashtags'
+  | 'templateId'
 >;
 
 /**

@@ -13,6 +13,7 @@ import {
 import { GeneratedImage } from '../generated-image/generated-image.entity.js';
 import type { JsonObject } from '../json.js';
 import { PostingSchedule } from '../posting-schedule/posting-schedule.entity.js';
+import { PostTemplate } from '../post-template/post-template.entity.js';
 import { SocialAccount, type SocialPlatform } from '../social-account/social-account.entity.js';
 import { User } from '../user/user.entity.js';
 
@@ -74,6 +75,15 @@ export class ScheduledPost extends BaseEntity {
   @ManyToOne(() => PostingSchedule, { onDelete: 'SET NULL' })
   @JoinColumn({ name: 'schedule_id' })
   schedule: Relation<PostingSchedule> | null;
+
+  /** The template its text was rendered from when it was scheduled, for reference only. */
+  @Column({ name: 'template_id', type: 'int', nullable: true })
+  templateId: number | null;
+
+  /** Deleting a template keeps the posts rendered from it (their text is their own). */
+  @ManyToOne(() => PostTemplate, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'template_id' })
+  template: Relation<PostTemplate> | null;
 
   @Column({ type: 'varchar', length: 20 })
   platform: SocialPlatform;

@@ -72,7 +72,7 @@ export type NewPost = Pick<
   ScheduledPost,
   'userId' | 'imageId' | 'accountId' | 'platform' | 'caption' | 'hashtags' | 'scheduledTime'
 > &
-  Partial<Pick<ScheduledPost, 'scheduleId' | 'metadata'>>;
+  Partial<Pick<ScheduledPost, 'scheduleId' | 'metadata' | 'templateId'>>;
 
 export const POST_ORDER_COLUMNS = ['scheduled_time', 'created_at', 'posted_at', 'status'] as const;
 

@@ -1,7 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateIf,
+} from 'class-validator';
 import { SOCIAL_PLATFORMS, type SocialPlatform } from '@app/database';
 import { MAX_ID } from '../../http/id.pipe.js';
 import { OptionalNotNull, ToInteger } from '../../http/transforms.js';
@@ -32,6 +42,50 @@ export const HashtagsField = (example?: string) =>
     MaxLength(2200),
   );
 
+/**
+ * `template` (one of the user's post templates) instead of `caption`/`hashtags`: giving both is a
+ * 400 naming `template`; giving neither, a 400 naming `caption` (see `CaptionUnlessTemplate`).
+ */
+export const TemplateField = (rendered: string) =>
+  applyDecorators(
+    ApiPropertyOptional({
+      type: 'integer',
+      example: 4,
+      description: `One of your post templates, instead of \`caption\` and \`hashtags\`: ${rendered}`,
+    }),
+    OptionalNotNull(),
+    ToInteger(),
+    IsInt(),
+    Min(1),
+    Max(MAX_ID),
+    ValidateBy({
+      name: 'templateOrText',
+      validator: {
+        validate: (_value, args) => {
+          const body = args?.object as { caption?: unknown; hashtags?: unknown };
+          return body.caption === undefined && body.hashtags === undefined;
+        },
+        defaultMessage: () => 'Give either template, or caption and hashtags, not both.',
+      },
+    }),
+  );
+
+/** `caption`, required unless the body names a `template`. */
+export const CaptionUnlessTemplate = (example: string) =>
+  applyDecorators(
+    ApiPropertyOptional({
+      maxLength: 2200,
+      example,
+      description: 'Required unless `template` is given.',
+    }),
+    ValidateIf(
+      (body: { template?: unknown; caption?: unknown }) =>
+        body.template === undefined || body.caption !== undefined,
+    ),
+    IsString({ message: 'caption must be a string (it is required unless template is given)' }),
+    MaxLength(2200),
+  );
+
 export class SchedulePostDto {
   @ApiProperty({ type: 'integer', example: 12, description: 'One of your validated images.' })
   @ToInteger()
@@ -51,13 +105,16 @@ export class SchedulePostDto {
   @IsIn(SOCIAL_PLATFORMS)
   platform: SocialPlatform;
 
-  @ApiProperty({ maxLength: 2200, example: 'Dawn over the harbour' })
-  @IsString()
-  @MaxLength(2200)
-  caption: string;
+  @CaptionUnlessTemplate('Dawn over the harbour')
+  caption?: string;
 
   @HashtagsField('#sea #dawn')
   hashtags?: string;
+
+  @TemplateField(
+    'rendered now for this platform, with the image, the account and `scheduled_time` in your time zone; the text must fit the platform.',
+  )
+  template?: number;
 
   @ApiPropertyOptional({
     type: 'integer',

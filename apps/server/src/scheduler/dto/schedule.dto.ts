@@ -27,7 +27,7 @@ import {
 import { MAX_ID } from '../../http/id.pipe.js';
 import { OptionalNotNull, ToBoolean, ToInteger, ToIntegers } from '../../http/transforms.js';
 import { TIME_OF_DAY_PATTERN } from '../recurrence.js';
-import { HashtagsField } from './post.dto.js';
+import { CaptionUnlessTemplate, HashtagsField, TemplateField } from './post.dto.js';
 import { IsTagNames } from '../../images/dto/tag-names.js';
 
 /** Tag names as the images keep them: trimmed and lower-cased. */
@@ -156,13 +156,16 @@ export class CreateScheduleDto {
   @IsTagNames()
   tags?: string[];
 
-  @ApiProperty({ maxLength: 2200, example: 'Good morning' })
-  @IsString()
-  @MaxLength(2200)
-  caption: string;
+  @CaptionUnlessTemplate('Good morning')
+  caption?: string;
 
   @HashtagsField('#morning')
   hashtags?: string;
+
+  @TemplateField(
+    'rendered at each run, per platform, with that run’s image and account and the occurrence in your time zone; a platform whose text does not fit gets no post (the run says why).',
+  )
+  template?: number;
 }
 
 export class PatchScheduleDto extends PartialType(CreateScheduleDto, {
@@ -199,8 +202,15 @@ export class ScheduleResponse {
   @ApiProperty({ example: 'realistic', nullable: true, enum: IMAGE_STYLES, type: String }) style:
     string | null;
   @ApiProperty({ type: [String] }) tags: string[];
-  @ApiProperty() caption: string;
-  @ApiProperty() hashtags: string;
+  @ApiProperty({ description: 'Empty when the schedule renders a template.' }) caption: string;
+  @ApiProperty({ description: 'Empty when the schedule renders a template.' }) hashtags: string;
+  @ApiProperty({
+    nullable: true,
+    type: 'integer',
+    example: 4,
+    description: 'The post template rendered at each run, or null.',
+  })
+  template: number | null;
   @ApiProperty({ nullable: true, type: String, description: 'Null while paused.' })
   next_run_at: string | null;
   @ApiProperty({ type: [ScheduleRunResponse], description: 'The latest runs, newest first.' })
