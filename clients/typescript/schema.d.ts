@@ -34,7 +34,7 @@ export interface paths {
         };
         /**
          * Health
-         * @description Whether this process reaches PostgreSQL and Redis. Needs no token; load balancers poll it.
+         * @description Whether this process reaches PostgreSQL, Redis and the media store (`storage`: the S3 bucket under `MEDIA_STORAGE=s3`, this machine's disk under `local`). Needs no token; load balancers poll it.
          */
         get: operations["HealthController_check"];
         put?: never;
@@ -2370,7 +2370,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description PostgreSQL and Redis answer. */
+            /** @description PostgreSQL, Redis and the media store answer. */
             200: {
                 headers: {
                     [name: string]: unknown;
