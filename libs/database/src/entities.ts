@@ -4,6 +4,7 @@ import { ImageGenerationHistory } from './image-generation-history/image-generat
 import { ImageTag } from './image-tag/image-tag.entity.js';
 import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
+import { PostAnalyticsSnapshot } from './post-analytics-snapshot/post-analytics-snapshot.entity.js';
 import { PasswordResetToken } from './password-reset/password-reset-token.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
@@ -30,6 +31,7 @@ export const ENTITIES = [
   SocialAccount,
   ScheduledPost,
   PostAnalytics,
+  PostAnalyticsSnapshot,
   PostingSchedule,
   ScheduleRun,
   OutboxEvent,
