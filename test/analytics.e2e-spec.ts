@@ -562,6 +562,43 @@ describe('/api/scheduler/analytics/', () => {
     )) as Record<string, unknown>[];
     expect(rollups.length).toBe(6);
     expect(rollups).toEqual(raw);
+    // The local tables (what the reports read) are the 15-minute rows summed in the user's zone,
+    // before and after a change of zone.
+    const localDifferences = async (): Promise<number> => {
+      const sums = `sum(posts)::bigint, sum(likes)::bigint, sum(comments)::bigint,
+        sum(shares)::bigint, sum(views)::bigint, sum(impressions)::bigint, sum(reach)::bigint,
+        sum(rate_engagements)::bigint, sum(rate_base)::bigint`;
+      const [{ differences }] = (await app.dataSource.query(
+        `WITH zone AS (SELECT timezone FROM profiles WHERE user_id = $1),
+         daily_expected AS (
+           SELECT (r.bucket_start AT TIME ZONE (SELECT timezone FROM zone))::date AS d,
+                  r.platform, ${sums}
+             FROM post_analytics_rollups r WHERE r.user_id = $1 AND r.posts <> 0 GROUP BY 1, 2),
+         daily_actual AS (
+           SELECT local_date, platform, ${sums} FROM post_analytics_daily
+            WHERE user_id = $1 AND posts <> 0 GROUP BY 1, 2),
+         hours_expected AS (
+           SELECT extract(isodow FROM r.bucket_start AT TIME ZONE (SELECT timezone FROM zone))::int - 1 AS w,
+                  extract(hour FROM r.bucket_start AT TIME ZONE (SELECT timezone FROM zone))::int AS h,
+                  r.platform, ${sums}
+             FROM post_analytics_rollups r WHERE r.user_id = $1 AND r.posts <> 0 GROUP BY 1, 2, 3),
+         hours_actual AS (
+           SELECT weekday::int, hour::int, platform, ${sums} FROM post_analytics_hours
+            WHERE user_id = $1 AND posts <> 0 GROUP BY 1, 2, 3)
+         SELECT (SELECT count(*) FROM (SELECT * FROM daily_expected EXCEPT SELECT * FROM daily_actual) a)
+              + (SELECT count(*) FROM (SELECT * FROM daily_actual EXCEPT SELECT * FROM daily_expected) b)
+              + (SELECT count(*) FROM (SELECT * FROM hours_expected EXCEPT SELECT * FROM hours_actual) c)
+              + (SELECT count(*) FROM (SELECT * FROM hours_actual EXCEPT SELECT * FROM hours_expected) d)
+              AS differences`,
+        [who.user.id],
+      )) as { differences: string }[];
+      return Number(differences);
+    };
+    expect(await localDifferences()).toBe(0);
+    await setZone(who, 'Australia/Lord_Howe'); // +10:30, or +11 in its summer: half-hour DST
+    expect(await localDifferences()).toBe(0);
+    await synced(ids[0], { likes: 1, comments: 1, shares: 1, views: 10, reach: 10 });
+    expect(await localDifferences()).toBe(0);
     // And the snapshots are as many as the syncs that ran.
     const [{ count }] = (await app.dataSource.query(
       `SELECT sum(snapshot_count)::int AS count FROM post_analytics WHERE user_id = $1`,

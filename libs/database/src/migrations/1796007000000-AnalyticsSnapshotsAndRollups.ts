@@ -11,12 +11,19 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *     published and the sums of their latest metrics. Every IANA offset in use is a multiple of
  *     15 minutes and changes on a quarter hour, so each bucket lies inside one local hour of any
  *     zone: local days, weeks, months and hours are exact sums of buckets, and a user who changes
- *     time zone needs no rebuild. The overview and best times read these rows, never snapshots.
+ *     time zone loses nothing: they are the truth the next tables are rebuilt from.
+ *   - post_analytics_daily (user, local date, platform) and post_analytics_hours (user, local
+ *     weekday, hour, platform): the same sums in the user's current zone, what the reports read
+ *     (a few thousand rows for years of posts, where the 15-minute rows can be one per post).
+ *     A change of the profile's zone rebuilds the user's rows from the 15-minute ones.
  * Kept exact by triggers, in the writing transaction (a sync's upsert, a publish, a cascade):
  *   - on post_analytics, the difference between the row's new and old values (metrics are
  *     cumulative per post, so a sync adds its delta against the post's previous latest values);
  *   - on scheduled_posts, the post count when a post becomes posted (or stops being, or goes);
- *     a posted_at change moves the post's metrics through post_analytics' own trigger.
+ *     a posted_at change moves the post's metrics through post_analytics' own trigger;
+ *   - on profiles, a change of timezone rebuilds that user's local rows.
+ * Each difference goes to the three tables at once (post_analytics_rollup_add), under a share
+ * lock of the profile row so that a change of zone and a sync never miss each other.
  * A decrement only updates an existing row: a cascade deleting the user first must not recreate
  * it. recount_post_analytics_rollups() rebuilds the rollups from the tables (used here, by the
  * bench seed, and the test of the invariant).
@@ -80,16 +87,29 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
         user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
         bucket_start timestamptz NOT NULL,
         platform varchar(20) NOT NULL,
-        posts integer NOT NULL DEFAULT 0,
-        likes bigint NOT NULL DEFAULT 0,
-        comments bigint NOT NULL DEFAULT 0,
-        shares bigint NOT NULL DEFAULT 0,
-        views bigint NOT NULL DEFAULT 0,
-        impressions bigint NOT NULL DEFAULT 0,
-        reach bigint NOT NULL DEFAULT 0,
-        rate_engagements bigint NOT NULL DEFAULT 0,
-        rate_base bigint NOT NULL DEFAULT 0,
+        ${SUM_COLUMNS},
         PRIMARY KEY (user_id, bucket_start, platform)
+      )`);
+
+    // The same sums per local date and per local weekday × hour, in the user's current zone:
+    // what the reports read (a few thousand rows for years of posts). Rebuilt from the 15-minute
+    // rows, exactly, when the user changes zone.
+    await queryRunner.query(`
+      CREATE TABLE post_analytics_daily (
+        user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        local_date date NOT NULL,
+        platform varchar(20) NOT NULL,
+        ${SUM_COLUMNS},
+        PRIMARY KEY (user_id, local_date, platform)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE post_analytics_hours (
+        user_id integer NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        weekday smallint NOT NULL,
+        hour smallint NOT NULL,
+        platform varchar(20) NOT NULL,
+        ${SUM_COLUMNS},
+        PRIMARY KEY (user_id, weekday, hour, platform)
       )`);
 
     // The 15-minute UTC bucket an instant falls in.
@@ -98,7 +118,48 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
       $$ SELECT to_timestamp(floor(extract(epoch FROM at) / 900) * 900) $$`);
 
-    // Adds (sign 1) or takes away (sign -1) one post_analytics row's values in its bucket.
+    // Adds a difference to the three tables: the bucket of p_at, and its local date and weekday ×
+    // hour in the user's zone. The profile row is share-locked: a change of zone (which rebuilds
+    // the local tables) waits for this transaction, or this one reads the new zone after it.
+    // p_create false (a decrement) only updates rows that exist.
+    await queryRunner.query(`
+      CREATE FUNCTION post_analytics_rollup_add(
+        p_user integer, p_at timestamptz, p_platform varchar, d_posts integer, d_likes bigint,
+        d_comments bigint, d_shares bigint, d_views bigint, d_impressions bigint, d_reach bigint,
+        d_engaged bigint, d_base bigint, p_create boolean)
+      RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE
+        user_zone text;
+        bucket timestamptz := analytics_bucket(p_at);
+        at_local timestamp;
+        wd smallint;
+        hr smallint;
+      BEGIN
+        SELECT timezone INTO user_zone FROM profiles WHERE user_id = p_user FOR SHARE;
+        at_local := bucket AT TIME ZONE coalesce(user_zone, 'UTC');
+        wd := extract(isodow FROM at_local) - 1;
+        hr := extract(hour FROM at_local);
+        IF p_create THEN
+          INSERT INTO post_analytics_rollups AS t (user_id, bucket_start, platform, ${SUM_NAMES})
+          VALUES (p_user, bucket, p_platform, ${DELTAS})
+          ON CONFLICT (user_id, bucket_start, platform) DO UPDATE SET ${ADD_EXCLUDED};
+          INSERT INTO post_analytics_daily AS t (user_id, local_date, platform, ${SUM_NAMES})
+          VALUES (p_user, at_local::date, p_platform, ${DELTAS})
+          ON CONFLICT (user_id, local_date, platform) DO UPDATE SET ${ADD_EXCLUDED};
+          INSERT INTO post_analytics_hours AS t (user_id, weekday, hour, platform, ${SUM_NAMES})
+          VALUES (p_user, wd, hr, p_platform, ${DELTAS})
+          ON CONFLICT (user_id, weekday, hour, platform) DO UPDATE SET ${ADD_EXCLUDED};
+        ELSE
+          UPDATE post_analytics_rollups t SET ${ADD_DELTAS}
+           WHERE user_id = p_user AND bucket_start = bucket AND platform = p_platform;
+          UPDATE post_analytics_daily t SET ${ADD_DELTAS}
+           WHERE user_id = p_user AND local_date = at_local::date AND platform = p_platform;
+          UPDATE post_analytics_hours t SET ${ADD_DELTAS}
+           WHERE user_id = p_user AND weekday = wd AND hour = hr AND platform = p_platform;
+        END IF;
+      END $$`);
+
+    // One post_analytics row's contribution, added (sign 1) or taken away (sign -1).
     await queryRunner.query(`
       CREATE FUNCTION post_analytics_rollup_apply(r post_analytics, sign integer)
       RETURNS void LANGUAGE plpgsql AS $$
@@ -108,27 +169,10 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
                                THEN r.likes::bigint + r.comments + r.shares ELSE 0 END;
       BEGIN
         IF r.posted_at IS NULL THEN RETURN; END IF;
-        IF sign > 0 THEN
-          INSERT INTO post_analytics_rollups AS t
-            (user_id, bucket_start, platform, likes, comments, shares, views, impressions, reach,
-             rate_engagements, rate_base)
-          VALUES (r.user_id, analytics_bucket(r.posted_at), r.platform, r.likes, r.comments,
-                  r.shares, r.views, r.impressions, r.reach, engaged, base)
-          ON CONFLICT (user_id, bucket_start, platform) DO UPDATE SET
-            likes = t.likes + excluded.likes, comments = t.comments + excluded.comments,
-            shares = t.shares + excluded.shares, views = t.views + excluded.views,
-            impressions = t.impressions + excluded.impressions, reach = t.reach + excluded.reach,
-            rate_engagements = t.rate_engagements + excluded.rate_engagements,
-            rate_base = t.rate_base + excluded.rate_base;
-        ELSE
-          UPDATE post_analytics_rollups SET
-            likes = likes - r.likes, comments = comments - r.comments, shares = shares - r.shares,
-            views = views - r.views, impressions = impressions - r.impressions,
-            reach = reach - r.reach, rate_engagements = rate_engagements - engaged,
-            rate_base = rate_base - base
-          WHERE user_id = r.user_id AND bucket_start = analytics_bucket(r.posted_at)
-            AND platform = r.platform;
-        END IF;
+        PERFORM post_analytics_rollup_add(r.user_id, r.posted_at, r.platform, 0,
+          sign * r.likes::bigint, sign * r.comments::bigint, sign * r.shares::bigint,
+          sign * r.views::bigint, sign * r.impressions::bigint, sign * r.reach::bigint,
+          sign * engaged, sign * base, sign > 0);
       END $$`);
 
     // A row made for a post takes its owner and, when posted, its publication time.
@@ -144,12 +188,10 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
       CREATE TRIGGER post_analytics_fill BEFORE INSERT ON post_analytics
       FOR EACH ROW EXECUTE FUNCTION post_analytics_fill()`);
 
-    // The delta of a sync: one upsert in the common case (same bucket), the old row out and the
-    // new one in when the bucket or platform moved.
+    // The delta of a sync: new values minus old ones in the same bucket (the common case), or
+    // the old row out and the new one in when the bucket or platform moved.
     await queryRunner.query(`
       CREATE FUNCTION post_analytics_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE
-        d post_analytics;
       BEGIN
         IF TG_OP = 'DELETE' THEN
           PERFORM post_analytics_rollup_apply(OLD, -1);
@@ -160,36 +202,22 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
         END IF;
         IF OLD.posted_at IS NOT DISTINCT FROM NEW.posted_at AND OLD.user_id = NEW.user_id
            AND OLD.platform = NEW.platform THEN
-          IF NEW.posted_at IS NULL THEN RETURN NEW; END IF;
-          d := NEW;
-          d.likes := NEW.likes - OLD.likes;
-          d.comments := NEW.comments - OLD.comments;
-          d.shares := NEW.shares - OLD.shares;
-          d.views := NEW.views - OLD.views;
-          d.impressions := NEW.impressions - OLD.impressions;
-          d.reach := NEW.reach - OLD.reach;
-          IF d.likes = 0 AND d.comments = 0 AND d.shares = 0 AND d.views = 0
-             AND d.impressions = 0 AND d.reach = 0 THEN
+          IF NEW.posted_at IS NULL OR (NEW.likes = OLD.likes AND NEW.comments = OLD.comments
+             AND NEW.shares = OLD.shares AND NEW.views = OLD.views
+             AND NEW.impressions = OLD.impressions AND NEW.reach = OLD.reach) THEN
             RETURN NEW;
           END IF;
           -- The rate's parts are not linear in the metrics: the new row's parts minus the old's.
-          INSERT INTO post_analytics_rollups AS t
-            (user_id, bucket_start, platform, likes, comments, shares, views, impressions, reach,
-             rate_engagements, rate_base)
-          VALUES (NEW.user_id, analytics_bucket(NEW.posted_at), NEW.platform, d.likes, d.comments,
-                  d.shares, d.views, d.impressions, d.reach,
-                  (CASE WHEN greatest(NEW.impressions, NEW.views, NEW.reach) > 0
-                        THEN NEW.likes::bigint + NEW.comments + NEW.shares ELSE 0 END)
-                  - (CASE WHEN greatest(OLD.impressions, OLD.views, OLD.reach) > 0
-                          THEN OLD.likes::bigint + OLD.comments + OLD.shares ELSE 0 END),
-                  greatest(NEW.impressions, NEW.views, NEW.reach)::bigint
-                  - greatest(OLD.impressions, OLD.views, OLD.reach))
-          ON CONFLICT (user_id, bucket_start, platform) DO UPDATE SET
-            likes = t.likes + excluded.likes, comments = t.comments + excluded.comments,
-            shares = t.shares + excluded.shares, views = t.views + excluded.views,
-            impressions = t.impressions + excluded.impressions, reach = t.reach + excluded.reach,
-            rate_engagements = t.rate_engagements + excluded.rate_engagements,
-            rate_base = t.rate_base + excluded.rate_base;
+          PERFORM post_analytics_rollup_add(NEW.user_id, NEW.posted_at, NEW.platform, 0,
+            NEW.likes::bigint - OLD.likes, NEW.comments::bigint - OLD.comments,
+            NEW.shares::bigint - OLD.shares, NEW.views::bigint - OLD.views,
+            NEW.impressions::bigint - OLD.impressions, NEW.reach::bigint - OLD.reach,
+            (CASE WHEN greatest(NEW.impressions, NEW.views, NEW.reach) > 0
+                  THEN NEW.likes::bigint + NEW.comments + NEW.shares ELSE 0 END)
+            - (CASE WHEN greatest(OLD.impressions, OLD.views, OLD.reach) > 0
+                    THEN OLD.likes::bigint + OLD.comments + OLD.shares ELSE 0 END),
+            greatest(NEW.impressions, NEW.views, NEW.reach)::bigint
+            - greatest(OLD.impressions, OLD.views, OLD.reach), true);
           RETURN NEW;
         END IF;
         PERFORM post_analytics_rollup_apply(OLD, -1);
@@ -212,14 +240,12 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
           RETURN NEW;
         END IF;
         IF old_at IS NOT NULL THEN
-          UPDATE post_analytics_rollups SET posts = posts - 1
-           WHERE user_id = OLD.user_id AND bucket_start = analytics_bucket(old_at)
-             AND platform = OLD.platform;
+          PERFORM post_analytics_rollup_add(OLD.user_id, old_at, OLD.platform, -1,
+            0, 0, 0, 0, 0, 0, 0, 0, false);
         END IF;
         IF new_at IS NOT NULL THEN
-          INSERT INTO post_analytics_rollups AS t (user_id, bucket_start, platform, posts)
-          VALUES (NEW.user_id, analytics_bucket(new_at), NEW.platform, 1)
-          ON CONFLICT (user_id, bucket_start, platform) DO UPDATE SET posts = t.posts + 1;
+          PERFORM post_analytics_rollup_add(NEW.user_id, new_at, NEW.platform, 1,
+            0, 0, 0, 0, 0, 0, 0, 0, true);
         END IF;
         IF TG_OP = 'UPDATE' THEN
           UPDATE post_analytics SET posted_at = new_at, platform = NEW.platform
@@ -228,12 +254,38 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
         END IF;
         RETURN NULL;
       END $$`);
+
+    // The local tables of one user (NULL: of everyone) from the 15-minute rows, in their zone.
+    await queryRunner.query(`
+      CREATE FUNCTION rebuild_post_analytics_local(p_user integer) RETURNS void LANGUAGE sql AS $$
+        DELETE FROM post_analytics_daily WHERE p_user IS NULL OR user_id = p_user;
+        DELETE FROM post_analytics_hours WHERE p_user IS NULL OR user_id = p_user;
+        INSERT INTO post_analytics_daily (user_id, local_date, platform, ${SUM_NAMES})
+        SELECT r.user_id, (r.bucket_start AT TIME ZONE coalesce(z.timezone, 'UTC'))::date,
+               r.platform, ${SUMS_OF_R}
+          FROM post_analytics_rollups r LEFT JOIN profiles z ON z.user_id = r.user_id
+         WHERE p_user IS NULL OR r.user_id = p_user
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+        INSERT INTO post_analytics_hours (user_id, weekday, hour, platform, ${SUM_NAMES})
+        SELECT r.user_id,
+               extract(isodow FROM r.bucket_start AT TIME ZONE coalesce(z.timezone, 'UTC')) - 1,
+               extract(hour FROM r.bucket_start AT TIME ZONE coalesce(z.timezone, 'UTC')),
+               r.platform, ${SUMS_OF_R}
+          FROM post_analytics_rollups r LEFT JOIN profiles z ON z.user_id = r.user_id
+         WHERE p_user IS NULL OR r.user_id = p_user
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+      $$`);
+    await queryRunner.query(`
+      CREATE FUNCTION profiles_analytics_zone() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM rebuild_post_analytics_local(NEW.user_id);
+        RETURN NULL;
+      END $$`);
+
     await queryRunner.query(`
       CREATE FUNCTION recount_post_analytics_rollups() RETURNS void LANGUAGE sql AS $$
         DELETE FROM post_analytics_rollups;
-        INSERT INTO post_analytics_rollups
-          (user_id, bucket_start, platform, posts, likes, comments, shares, views, impressions,
-           reach, rate_engagements, rate_base)
+        INSERT INTO post_analytics_rollups (user_id, bucket_start, platform, ${SUM_NAMES})
         SELECT p.user_id, analytics_bucket(p.posted_at), p.platform, count(*),
                coalesce(sum(a.likes), 0), coalesce(sum(a.comments), 0),
                coalesce(sum(a.shares), 0), coalesce(sum(a.views), 0),
@@ -246,6 +298,7 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
          WHERE p.status = 'posted' AND p.posted_at IS NOT NULL
          GROUP BY 1, 2, 3
          ORDER BY 1, 2, 3;
+        SELECT rebuild_post_analytics_local(NULL);
       $$`);
     // The backfill, before the triggers exist (they would count it twice).
     await queryRunner.query(`SELECT recount_post_analytics_rollups()`);
@@ -263,19 +316,31 @@ export class AnalyticsSnapshotsAndRollups1796007000000 implements MigrationInter
     await queryRunner.query(`
       CREATE TRIGGER scheduled_posts_rollup_delete AFTER DELETE ON scheduled_posts
       FOR EACH ROW WHEN (OLD.status = 'posted') EXECUTE FUNCTION scheduled_posts_rollup()`);
+    await queryRunner.query(`
+      CREATE TRIGGER profiles_analytics_zone AFTER UPDATE OF timezone ON profiles
+      FOR EACH ROW WHEN (OLD.timezone IS DISTINCT FROM NEW.timezone)
+      EXECUTE FUNCTION profiles_analytics_zone()`);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TRIGGER profiles_analytics_zone ON profiles`);
     await queryRunner.query(`DROP TRIGGER scheduled_posts_rollup_delete ON scheduled_posts`);
     await queryRunner.query(`DROP TRIGGER scheduled_posts_rollup_update ON scheduled_posts`);
     await queryRunner.query(`DROP TRIGGER scheduled_posts_rollup_insert ON scheduled_posts`);
     await queryRunner.query(`DROP TRIGGER post_analytics_rollup ON post_analytics`);
     await queryRunner.query(`DROP TRIGGER post_analytics_fill ON post_analytics`);
     await queryRunner.query(`DROP FUNCTION recount_post_analytics_rollups()`);
+    await queryRunner.query(`DROP FUNCTION profiles_analytics_zone()`);
+    await queryRunner.query(`DROP FUNCTION rebuild_post_analytics_local(integer)`);
     await queryRunner.query(`DROP FUNCTION scheduled_posts_rollup()`);
     await queryRunner.query(`DROP FUNCTION post_analytics_rollup()`);
     await queryRunner.query(`DROP FUNCTION post_analytics_fill()`);
     await queryRunner.query(`DROP FUNCTION post_analytics_rollup_apply(post_analytics, integer)`);
+    await queryRunner.query(`
+      DROP FUNCTION post_analytics_rollup_add(integer, timestamptz, varchar, integer, bigint,
+        bigint, bigint, bigint, bigint, bigint, bigint, bigint, boolean)`);
+    await queryRunner.query(`DROP TABLE post_analytics_hours`);
+    await queryRunner.query(`DROP TABLE post_analytics_daily`);
     await queryRunner.query(`DROP TABLE post_analytics_rollups`);
     await queryRunner.query(`DROP FUNCTION analytics_bucket(timestamptz)`);
     await queryRunner.query(`DROP INDEX post_analytics_user_post_idx`);
@@ -301,3 +366,36 @@ const TOP_METRICS = [
   'impressions',
   'engagement_rate',
 ] as const;
+
+/** The sums every rollup table keeps (posts published, latest metrics, the rate's two parts). */
+const SUMS = [
+  'posts',
+  'likes',
+  'comments',
+  'shares',
+  'views',
+  'impressions',
+  'reach',
+  'rate_engagements',
+  'rate_base',
+] as const;
+const SUM_COLUMNS = SUMS.map(
+  (name) => `${name} ${name === 'posts' ? 'integer' : 'bigint'} NOT NULL DEFAULT 0`,
+).join(', ');
+const SUM_NAMES = SUMS.join(', ');
+/** post_analytics_rollup_add's parameters, in SUMS' order. */
+const DELTA_PARAMS = [
+  'd_posts',
+  'd_likes',
+  'd_comments',
+  'd_shares',
+  'd_views',
+  'd_impressions',
+  'd_reach',
+  'd_engaged',
+  'd_base',
+];
+const DELTAS = DELTA_PARAMS.join(', ');
+const ADD_EXCLUDED = SUMS.map((name) => `${name} = t.${name} + excluded.${name}`).join(', ');
+const ADD_DELTAS = SUMS.map((name, i) => `${name} = t.${name} + ${DELTA_PARAMS[i]}`).join(', ');
+const SUMS_OF_R = SUMS.map((name) => `sum(r.${name})`).join(', ');

@@ -40,36 +40,37 @@ export interface AnalyticsRange {
 }
 
 /**
- * The analytics rollups (post_analytics_rollups: per user, platform and 15-minute UTC bucket of
- * publication) read in the user's time zone. Each bucket lies inside one local hour of any zone,
- * so local periods and hours are exact sums of buckets; no request reads a post or a snapshot.
+ * The analytics rollups read in the user's time zone: the local daily rows and weekday × hour
+ * cells (kept in the profile's zone), or the 15-minute UTC rows for best times between dates
+ * (each bucket lies inside one local hour of any zone). No request reads a post or a snapshot.
  */
 @Injectable()
 export class AnalyticsRollupQueries {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** One row per period from `from` to `to` (local dates, inclusive), empty periods included. */
+  /**
+   * One row per period from `from` to `to` (local dates, inclusive), empty periods included:
+   * from the local daily rows (post_analytics_daily, kept in the user's current zone), so two
+   * years are at most 3,650 rows whatever the number of posts.
+   */
   async overview(
     userId: number,
     period: AnalyticsPeriod,
     range: Required<Pick<AnalyticsRange, 'from' | 'to'>> & AnalyticsRange,
   ): Promise<AnalyticsPeriodTotals[]> {
     if (!ANALYTICS_PERIODS.includes(period)) throw new Error(`Unknown period ${period}`);
-    const values: unknown[] = [userId, range.timezone, range.from, range.to];
+    const values: unknown[] = [userId, range.from, range.to];
     const platform = range.platform ? ` AND r.platform = $${values.push(range.platform)}` : '';
     const rows = (await this.dataSource.query(
       `WITH totals AS (
-         SELECT date_trunc('${period}', r.bucket_start AT TIME ZONE $2)::date AS period_start,
-                ${SUMS}
-           FROM post_analytics_rollups r
-          WHERE r.user_id = $1
-            AND r.bucket_start >= ($3::date::timestamp AT TIME ZONE $2)
-            AND r.bucket_start < (($4::date + 1)::timestamp AT TIME ZONE $2)${platform}
+         SELECT date_trunc('${period}', r.local_date)::date AS period_start, ${SUMS}
+           FROM post_analytics_daily r
+          WHERE r.user_id = $1 AND r.local_date BETWEEN $2::date AND $3::date${platform}
           GROUP BY 1
        )
        SELECT to_char(s, 'YYYY-MM-DD') AS period_start, t.posts, t.likes, t.comments, t.shares,
               t.views, t.impressions, t.rate_engagements, t.rate_base
-         FROM generate_series(date_trunc('${period}', $3::date::timestamp), $4::date::timestamp,
+         FROM generate_series(date_trunc('${period}', $2::date::timestamp), $3::date::timestamp,
                               interval '1 ${period}') s
          LEFT JOIN totals t ON t.period_start = s::date
         ORDER BY s`,
@@ -78,28 +79,43 @@ export class AnalyticsRollupQueries {
     return rows.map((row) => ({ periodStart: row.period_start as string, ...totals(row) }));
   }
 
-  /** The 168 weekday × hour cells of the user's time zone, Monday 00:00 first. */
+  /**
+   * The 168 weekday × hour cells of the user's time zone, Monday 00:00 first. All time: the
+   * local cells (post_analytics_hours, at most 840 rows). Between local dates: the 15-minute
+   * rows of the range, each converted to the zone.
+   */
   async bestTimes(userId: number, range: AnalyticsRange): Promise<AnalyticsCell[]> {
-    const values: unknown[] = [userId, range.timezone];
-    const where = [`r.user_id = $1`];
-    if (range.from)
-      where.push(
-        `r.bucket_start >= ($${values.push(range.from)}::date::timestamp AT TIME ZONE $2)`,
-      );
-    if (range.to)
-      where.push(
-        `r.bucket_start < (($${values.push(range.to)}::date + 1)::timestamp AT TIME ZONE $2)`,
-      );
-    if (range.platform) where.push(`r.platform = $${values.push(range.platform)}`);
-    const rows = (await this.dataSource.query(
-      `SELECT (extract(isodow FROM l.local) - 1)::int AS weekday,
-              extract(hour FROM l.local)::int AS hour, ${SUMS}
-         FROM post_analytics_rollups r
-         CROSS JOIN LATERAL (SELECT r.bucket_start AT TIME ZONE $2 AS local) l
-        WHERE ${where.join(' AND ')}
-        GROUP BY 1, 2`,
-      values,
-    )) as Record<string, string | number | null>[];
+    const values: unknown[] = [userId];
+    let sql: string;
+    if (!range.from && !range.to) {
+      const platform = range.platform ? ` AND r.platform = $${values.push(range.platform)}` : '';
+      sql = `SELECT r.weekday, r.hour, ${SUMS}
+               FROM post_analytics_hours r
+              WHERE r.user_id = $1${platform}
+              GROUP BY 1, 2`;
+    } else {
+      values.push(range.timezone);
+      const where = [`r.user_id = $1`];
+      if (range.from)
+        where.push(
+          `r.bucket_start >= ($${values.push(range.from)}::date::timestamp AT TIME ZONE $2)`,
+        );
+      if (range.to)
+        where.push(
+          `r.bucket_start < (($${values.push(range.to)}::date + 1)::timestamp AT TIME ZONE $2)`,
+        );
+      if (range.platform) where.push(`r.platform = $${values.push(range.platform)}`);
+      sql = `SELECT (extract(isodow FROM l.local) - 1)::int AS weekday,
+                    extract(hour FROM l.local)::int AS hour, ${SUMS}
+               FROM post_analytics_rollups r
+               CROSS JOIN LATERAL (SELECT r.bucket_start AT TIME ZONE $2 AS local) l
+              WHERE ${where.join(' AND ')}
+              GROUP BY 1, 2`;
+    }
+    const rows = (await this.dataSource.query(sql, values)) as Record<
+      string,
+      string | number | null
+    >[];
     const cells = new Map(
       rows.map((row) => [`${row.weekday}:${row.hour}`, totals(row as Record<string, string>)]),
     );
