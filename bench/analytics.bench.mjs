@@ -72,6 +72,11 @@ function endpoints(postId) {
     },
     { key: 'best-times', label: 'best times, all time (all posts)', path: 'analytics/best-times/' },
     {
+      key: 'best-times-92d',
+      label: 'best times, 92 days, the longest range (15-minute rows)',
+      path: `analytics/best-times/?start_date=${daysAgo(91)}&end_date=${daysAgo(0)}`,
+    },
+    {
       key: 'top-likes-100',
       label: 'top posts, likes, 100',
       path: 'analytics/top-posts/?metric=likes&limit=100',

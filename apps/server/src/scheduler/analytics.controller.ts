@@ -132,7 +132,7 @@ export class AnalyticsController {
   @ApiOperation({
     summary: 'Best times to post',
     description:
-      'For each weekday (0 = Monday) and hour (0–23) of your profile’s time zone, the posts you published then and their pooled engagement rate: 168 cells, empty ones included. All time unless `start_date`/`end_date` (local dates, inclusive) narrow it.',
+      'For each weekday (0 = Monday) and hour (0–23) of your profile’s time zone, the posts you published then and their pooled engagement rate: 168 cells, empty ones included. All time unless `start_date`/`end_date` (local dates, inclusive) narrow it to at most 92 days (a start alone runs to today, an end alone from 91 days before it).',
   })
   @ApiReport(
     AnalyticsBestTimesResponse,

@@ -18,6 +18,11 @@ import { PostsService } from './posts.service.js';
 
 /** The longest range a report covers: ten years of days is 3,653 rows, enough for any chart. */
 export const MAX_RANGE_DAYS = 3_660;
+/**
+ * Best times between dates read the range's 15-minute rows (up to one per post): at most a
+ * quarter, so a heavy poster's request stays small. All time reads the kept cells instead.
+ */
+export const MAX_BEST_TIMES_DAYS = 92;
 
 export interface ResolvedRange {
   timezone: string;
@@ -71,10 +76,17 @@ export class AnalyticsService {
     query: AnalyticsRangeQuery,
     now = new Date(),
   ): Promise<{ range: Partial<ResolvedRange>; cells: AnalyticsCell[] }> {
-    // All time unless a date is given; a start alone runs to today, an end alone from the first post.
+    // All time unless a date is given; a start alone runs to today, an end alone from 92 days
+    // before it.
     const range: Partial<ResolvedRange> =
       query.start_date || query.end_date
-        ? resolveRange(timezone, query, null, now, Infinity)
+        ? resolveRange(
+            timezone,
+            query,
+            (end) => end.minus({ days: MAX_BEST_TIMES_DAYS - 1 }),
+            now,
+            MAX_BEST_TIMES_DAYS,
+          )
         : { timezone, platform: query.platform };
     return {
       range,
@@ -130,7 +142,7 @@ export function resolveRange(
         ? 'start_date must not be after end_date.'
         : 'start_date must not be after today (your end_date by default).',
     );
-  if (start && endDay.diff(start, 'days').days > maxDays)
+  if (start && endDay.diff(start, 'days').days + 1 > maxDays)
     throw FieldValidationError.of(
       query.end_date ? 'end_date' : 'start_date',
       `The range must not cover more than ${maxDays} days.`,
