@@ -536,6 +536,12 @@ describe('/api/scheduler/analytics/', () => {
         });
       }
     }
+    // Concurrent syncs, two of them of one post: each adds its difference under the row's lock.
+    const burst = (likes: number) => ({ likes, comments: 3, shares: 2, views: 900, reach: 700 });
+    await Promise.all([
+      ...ids.map((id, i) => synced(id, burst(100 + i))),
+      synced(ids[0], burst(100)),
+    ]);
     const rollups = (await app.dataSource.query(
       `SELECT bucket_start, platform, posts, likes, comments, shares, views, impressions, reach,
               rate_engagements, rate_base
