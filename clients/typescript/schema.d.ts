@@ -461,6 +461,86 @@ export interface paths {
         patch: operations["AccountsController_update"];
         trace?: never;
     };
+    "/api/scheduler/posts/{id}/analytics/history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A post’s metrics over time
+         * @description Every sync of a posted post keeps a snapshot of what the platform reported (cumulative counts, as the platform gives them): newest first, paginated. 409 if the post is not posted.
+         */
+        get: operations["AnalyticsController_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scheduler/analytics/overview/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Analytics per day, week or month
+         * @description Posts published in each period of your profile’s time zone (weeks start on Monday) and the sums of their latest metrics, with the engagement rate pooled over them. `start_date` and `end_date` are local dates, both inclusive; the end defaults to today and the start to 30 days, 12 weeks or 12 months back (by `group_by`). At most 3,660 days. Every period of the range is listed, empty ones with zeros; a week or month cut by the range counts only the range’s days. Answered from rollups kept as syncs arrive, as fast for 100,000 posts as for 10.
+         */
+        get: operations["AnalyticsController_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scheduler/analytics/best-times/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Best times to post
+         * @description For each weekday (0 = Monday) and hour (0–23) of your profile’s time zone, the posts you published then and their pooled engagement rate: 168 cells, empty ones included. All time unless `start_date`/`end_date` (local dates, inclusive) narrow it to at most 92 days (a start alone runs to today, an end alone from 91 days before it).
+         */
+        get: operations["AnalyticsController_bestTimes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/scheduler/analytics/top-posts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your top posts
+         * @description Your published posts with synced metrics, ordered by the latest value of `metric` (default `engagement_rate`), highest first; `limit` from 1 to 100 (default 10).
+         */
+        get: operations["AnalyticsController_topPosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/scheduler/schedule/": {
         parameters: {
             query?: never;
@@ -1523,6 +1603,186 @@ export interface components {
              * @enum {string}
              */
             status?: "active" | "disabled";
+        };
+        AnalyticsSnapshotResponse: {
+            /** @example 812 */
+            id: number;
+            /**
+             * Format: date-time
+             * @description When the sync read it.
+             * @example 2026-11-30T10:00:00.000Z
+             */
+            synced_at: string;
+            /** @example 30 */
+            likes: number;
+            /** @example 6 */
+            comments: number;
+            /** @example 4 */
+            shares: number;
+            /** @example 300 */
+            views: number;
+            /** @example 250 */
+            reach: number;
+            /** @example 300 */
+            impressions: number;
+            /**
+             * @description (likes + comments + shares) / max(impressions, views, reach) × 100.
+             * @example 13.33
+             */
+            engagement_rate: number;
+        };
+        AnalyticsPeriodResponse: {
+            /**
+             * Format: date
+             * @description The period’s first local date: the day, the Monday of the week, the 1st.
+             * @example 2026-11-02
+             */
+            period_start: string;
+            /**
+             * @description Posts published in the period.
+             * @example 12
+             */
+            posts: number;
+            /** @example 340 */
+            likes: number;
+            /** @example 41 */
+            comments: number;
+            /** @example 18 */
+            shares: number;
+            /** @example 5200 */
+            views: number;
+            /** @example 6100 */
+            impressions: number;
+            /**
+             * @description Pooled over the posts: Σ(likes + comments + shares) / Σ max(impressions, views, reach) × 100, 2 decimals; 0 without any.
+             * @example 6.54
+             */
+            engagement_rate: number;
+        };
+        AnalyticsOverviewResponse: {
+            /**
+             * @description Your profile’s time zone.
+             * @example Asia/Kolkata
+             */
+            timezone: string;
+            /**
+             * @example week
+             * @enum {string}
+             */
+            group_by: "day" | "week" | "month";
+            /**
+             * Format: date
+             * @example 2026-09-07
+             */
+            start_date: string;
+            /**
+             * Format: date
+             * @example 2026-11-29
+             */
+            end_date: string;
+            /**
+             * @example null
+             * @enum {string|null}
+             */
+            platform: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok" | null;
+            /** @description One per period from the start date’s period to the end date’s, oldest first, empty periods included. Metrics are the latest of the posts published in the period. */
+            results: components["schemas"]["AnalyticsPeriodResponse"][];
+        };
+        AnalyticsCellResponse: {
+            /**
+             * @description 0 = Monday.
+             * @example 0
+             */
+            weekday: number;
+            /** @example 9 */
+            hour: number;
+            /**
+             * @description Posts published in that hour.
+             * @example 14
+             */
+            posts: number;
+            /**
+             * @description Pooled over the posts: Σ(likes + comments + shares) / Σ max(impressions, views, reach) × 100, 2 decimals; 0 without any.
+             * @example 7.12
+             */
+            engagement_rate: number;
+        };
+        AnalyticsBestTimesResponse: {
+            /** @example Europe/Paris */
+            timezone: string;
+            /**
+             * Format: date
+             * @example null
+             */
+            start_date: string | null;
+            /**
+             * Format: date
+             * @example null
+             */
+            end_date: string | null;
+            /**
+             * @example null
+             * @enum {string|null}
+             */
+            platform: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok" | null;
+            /** @description The 168 cells, Monday 00:00 first, then by hour; empty cells included. */
+            results: components["schemas"]["AnalyticsCellResponse"][];
+        };
+        TopPostResponse: {
+            /**
+             * @description The post’s id.
+             * @example 42
+             */
+            id: number;
+            /**
+             * @example instagram
+             * @enum {string}
+             */
+            platform: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
+            /** @example Harbour at dusk */
+            caption: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-02T09:00:00.000Z
+             */
+            posted_at: string;
+            /** @example https://www.instagram.com/p/Cx1/ */
+            platform_post_url: string | null;
+            /** @example 30 */
+            likes: number;
+            /** @example 6 */
+            comments: number;
+            /** @example 4 */
+            shares: number;
+            /** @example 300 */
+            views: number;
+            /** @example 250 */
+            reach: number;
+            /** @example 300 */
+            impressions: number;
+            /** @example 13.33 */
+            engagement_rate: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-30T10:00:00.000Z
+             */
+            last_synced_at: string | null;
+        };
+        TopPostsResponse: {
+            /**
+             * @example likes
+             * @enum {string}
+             */
+            metric: "likes" | "comments" | "shares" | "views" | "reach" | "impressions" | "engagement_rate";
+            /** @example 10 */
+            limit: number;
+            /**
+             * @example null
+             * @enum {string|null}
+             */
+            platform: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok" | null;
+            /** @description Published posts with synced metrics, highest first (ties: newest post first). */
+            results: components["schemas"]["TopPostResponse"][];
         };
         SchedulePostDto: {
             /**
@@ -4070,6 +4330,240 @@ export interface operations {
             };
             /** @description Body in a content type the endpoint does not read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    AnalyticsController_history: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["AnalyticsSnapshotResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Valid request, wrong state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    AnalyticsController_overview: {
+        parameters: {
+            query?: {
+                /** @description `csv` answers the same rows as `text/csv` (RFC 4180, a header line first). */
+                format?: "json" | "csv";
+                /** @description Only posts on this platform. */
+                platform?: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
+                /** @description First local date (your profile’s time zone), inclusive. Default: the start of the usual window (see the operation). */
+                start_date?: string;
+                /** @description Last local date, inclusive. Default: today in your time zone. */
+                end_date?: string;
+                /** @description Bucket size; weeks start on Monday. */
+                group_by?: "day" | "week" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The periods, oldest first. With `?format=csv`: the `results` rows as `text/csv` (a header line, CRLF line ends, RFC 4180 quoting). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsOverviewResponse"];
+                    /**
+                     * @example period_start,posts,likes,comments,shares,views,impressions,engagement_rate
+                     *     2026-11-02,12,340,41,18,5200,6100,6.54
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    AnalyticsController_bestTimes: {
+        parameters: {
+            query?: {
+                /** @description `csv` answers the same rows as `text/csv` (RFC 4180, a header line first). */
+                format?: "json" | "csv";
+                /** @description Only posts on this platform. */
+                platform?: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
+                /** @description First local date (your profile’s time zone), inclusive. Default: the start of the usual window (see the operation). */
+                start_date?: string;
+                /** @description Last local date, inclusive. Default: today in your time zone. */
+                end_date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The 168 cells, Monday 00:00 first. With `?format=csv`: the `results` rows as `text/csv` (a header line, CRLF line ends, RFC 4180 quoting). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsBestTimesResponse"];
+                    /**
+                     * @example weekday,hour,posts,engagement_rate
+                     *     0,0,0,0
+                     *     0,1,2,4.5
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    AnalyticsController_topPosts: {
+        parameters: {
+            query?: {
+                /** @description `csv` answers the same rows as `text/csv` (RFC 4180, a header line first). */
+                format?: "json" | "csv";
+                /** @description Only posts on this platform. */
+                platform?: "instagram" | "facebook" | "twitter" | "linkedin" | "tiktok";
+                /** @description The latest value posts are ordered by, highest first (ties: newest post first). */
+                metric?: "likes" | "comments" | "shares" | "views" | "reach" | "impressions" | "engagement_rate";
+                /** @description How many posts, 1 to 100 (anything else is 400). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The posts, best first. With `?format=csv`: the `results` rows as `text/csv` (a header line, CRLF line ends, RFC 4180 quoting). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopPostsResponse"];
+                    /**
+                     * @example id,platform,posted_at,likes,comments,shares,views,reach,impressions,engagement_rate,last_synced_at,platform_post_url,caption
+                     *     42,instagram,2026-11-02T09:00:00.000Z,30,6,4,300,250,300,13.33,2026-11-30T10:00:00.000Z,https://www.instagram.com/p/Cx1/,"Harbour, at dusk"
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

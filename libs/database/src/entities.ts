@@ -5,6 +5,7 @@ import { ImageTag } from './image-tag/image-tag.entity.js';
 import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
 import { PostTemplate } from './post-template/post-template.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
+import { PostAnalyticsSnapshot } from './post-analytics-snapshot/post-analytics-snapshot.entity.js';
 import { PasswordResetToken } from './password-reset/password-reset-token.entity.js';
 import { Profile } from './profile/profile.entity.js';
 import { RefreshToken } from './refresh-token/refresh-token.entity.js';
@@ -31,6 +32,7 @@ export const ENTITIES = [
   SocialAccount,
   ScheduledPost,
   PostAnalytics,
+  PostAnalyticsSnapshot,
   PostingSchedule,
   ScheduleRun,
   OutboxEvent,

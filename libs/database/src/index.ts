@@ -28,6 +28,8 @@ export * from './social-account/social-account.queries.js';
 export * from './scheduled-post/publish-statements.js';
 export * from './statement-batcher.js';
 export * from './post-analytics/post-analytics.queries.js';
+export * from './post-analytics/analytics-rollup.queries.js';
+export * from './post-analytics-snapshot/post-analytics-snapshot.entity.js';
 export * from './admin-dashboard.queries.js';
 export * from './token-family/token-family.queries.js';
 export * from './user/user.queries.js';

@@ -1,4 +1,5 @@
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
+import { AnalyticsRollupQueries } from './post-analytics/analytics-rollup.queries.js';
 import { EventQueries } from './event/event.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history/image-generation-history.queries.js';
@@ -22,6 +23,7 @@ import { WeeklyDigestQueries } from './weekly-digest/weekly-digest.queries.js';
 /** Every queries class, provided and exported by DatabaseModule. */
 export const QUERIES = [
   AdminDashboardQueries,
+  AnalyticsRollupQueries,
   EventQueries,
   GeneratedImageQueries,
   ImageGenerationHistoryQueries,

@@ -25,6 +25,7 @@ import {
   POST_ERROR_CODES,
   POST_STATUSES,
   PostAnalytics,
+  PostAnalyticsSnapshot,
   PostingSchedule,
   PostTemplate,
   Profile,
@@ -248,6 +249,15 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
       filter: ['scheduledPostId', 'platform', 'lastSyncedAt'],
       sort: newestFirst,
       properties: { platform: { availableValues: choices(SOCIAL_PLATFORMS) } },
+    },
+    {
+      // Read-only: what each sync read. Newest by id (the primary key), not by synced_at, which
+      // has no index of its own among tens of millions of rows; filter by post for one history.
+      entity: PostAnalyticsSnapshot,
+      group: ADMIN_GROUPS.Scheduler,
+      list: ['id', 'scheduledPostId', 'syncedAt', 'likes', 'comments', 'shares', 'views'],
+      filter: ['scheduledPostId'],
+      sort: { sortBy: 'id', direction: 'desc' },
     },
     {
       entity: PostingSchedule,

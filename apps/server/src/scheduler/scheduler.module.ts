@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
+import { AnalyticsController } from './analytics.controller.js';
+import { AnalyticsService } from './analytics.service.js';
 import { ImagesModule } from '../images/images.module.js';
 import { PLATFORM } from './platforms/platform.js';
 import { PostEvents } from './post-events.js';
@@ -24,9 +26,16 @@ import { TemplatesService } from './templates.service.js';
  */
 @Module({
   imports: [ImagesModule],
-  controllers: [AccountsController, PostsController, SchedulesController, TemplatesController],
+  controllers: [
+    AccountsController,
+    AnalyticsController,
+    PostsController,
+    SchedulesController,
+    TemplatesController,
+  ],
   providers: [
     AccountsService,
+    AnalyticsService,
     PostEvents,
     PostsService,
     PublishPostProcessor,

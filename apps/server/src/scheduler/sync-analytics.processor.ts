@@ -27,7 +27,10 @@ export function engagementRate(metrics: PostMetrics): number {
     : 0;
 }
 
-/** Fetches a posted post's metrics from its platform and keeps the latest. */
+/**
+ * Fetches a posted post's metrics from its platform: keeps them as a snapshot and as the latest,
+ * the analytics rollups following in the same statement's transaction.
+ */
 @Injectable()
 export class SyncAnalyticsProcessor {
   constructor(
@@ -52,7 +55,7 @@ export class SyncAnalyticsProcessor {
       post.platformPostId,
       AbortSignal.timeout(this.config.publishing.requestTimeoutMs),
     );
-    await this.analytics.saveSynced(
+    await this.analytics.recordSync(
       post.id,
       post.platform,
       { ...metrics, engagementRate: engagementRate(metrics) },

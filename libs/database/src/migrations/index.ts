@@ -10,6 +10,7 @@ import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 import { PostTemplates1796006000000 } from './1796006000000-PostTemplates.js';
+import { AnalyticsSnapshotsAndRollups1796007000000 } from './1796007000000-AnalyticsSnapshotsAndRollups.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   EmailNotifications1796002000000,
   ListCounters1796003000000,
   PostTemplates1796006000000,
+  AnalyticsSnapshotsAndRollups1796007000000,
 ];

@@ -40,6 +40,21 @@ export class PostAnalytics extends BaseEntity {
   @Column({ name: 'last_synced_at', type: 'timestamptz', nullable: true })
   lastSyncedAt: Date | null;
 
+  /** The post's owner, copied from the post by the database when the row is made. */
+  @Column({ name: 'user_id', insert: false, update: false })
+  userId: number;
+
+  /**
+   * The post's publication time while it is posted (null otherwise), kept by the database: the
+   * analytics rollups count this row in its 15-minute bucket (migration AnalyticsSnapshotsAndRollups).
+   */
+  @Column({ name: 'posted_at', type: 'timestamptz', nullable: true, insert: false, update: false })
+  postedAt: Date | null;
+
+  /** How many syncs kept a snapshot: the history's `count`. */
+  @Column({ name: 'snapshot_count', type: 'int', default: 0 })
+  snapshotCount: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }
