@@ -8,6 +8,7 @@ import { EventsOutbox1796000000000 } from './1796000000000-EventsOutbox.js';
 import { Webhooks1796001000000 } from './1796001000000-Webhooks.js';
 import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
+import { ImageVersions1796005000000 } from './1796005000000-ImageVersions.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Webhooks1796001000000,
   EmailNotifications1796002000000,
   ListCounters1796003000000,
+  ImageVersions1796005000000,
 ];
