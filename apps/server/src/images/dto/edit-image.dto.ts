@@ -72,7 +72,7 @@ export const OPERATION_SCHEMAS: Schema[] = [
     'sigma',
   ]),
   operation('sharpen', 'Sharpens; a mild default without `sigma`.', {
-    sigma: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+    sigma: { type: 'number', minimum: 0.000001, maximum: 10 },
   }),
   operation('modulate', 'Multiplies brightness and saturation, turns the hue by degrees.', {
     brightness: { type: 'number', minimum: 0, maximum: 10 },
