@@ -22,7 +22,7 @@ export const id = 'image-edit';
 export const title = 'Image editing, 1024×1024';
 
 const SIZE = 1024;
-const ITERATIONS = Number(process.env.BENCH_EDIT_ITERATIONS ?? 20);
+const ITERATIONS = Number(process.env.BENCH_EDIT_ITERATIONS ?? 10);
 const EDITORS = 10;
 const WINDOW_S = Number(process.env.BENCH_EDIT_WINDOW_S ?? 8);
 const MAX_PIXELS = 40_000_000;
@@ -112,6 +112,7 @@ async function underLoad(ctx, log) {
   const { access } = await ctx.registerUser(app);
   await api(app, access, 'PATCH', '/api/auth/profile/', { auto_validate_images: true });
   const ids = [];
+  // One after the other: a user has at most IMAGE_MAX_ACTIVE_PER_USER images in flight.
   for (let n = 0; n < EDITORS; n++) {
     const created = await api(app, access, 'POST', '/api/images/generate/', {
       prompt: `Bench edit picture ${n}: a harbour at dawn`,
@@ -119,15 +120,14 @@ async function underLoad(ctx, log) {
       height: SIZE,
     });
     if (created.status !== 201) throw new Error(`generate answered ${created.status}`);
-    ids.push(created.json.image.id);
-  }
-  for (const imageId of ids) {
+    const imageId = created.json.image.id;
     for (;;) {
       const { json } = await api(app, access, 'GET', `/api/images/${imageId}/`);
       if (json.status === 'validated') break;
       if (json.status === 'failed') throw new Error(`image ${imageId} failed`);
       await sleep(100);
     }
+    ids.push(imageId);
   }
   log(`${EDITORS} images of ${SIZE}×${SIZE} generated`);
   await timeMe(app, access, Date.now() + 2000);
