@@ -108,6 +108,9 @@ async function underLoad(ctx, log) {
   const app = await ctx.startApp('image-edit-app', {
     APP_ROLES: 'api,worker',
     IMAGE_PROVIDER: 'local',
+    // A queue of its own: a worker of another run on this machine (same Redis, the runner's
+    // shared prefix) would otherwise take half the generations and keep their files.
+    REDIS_PREFIX: `bench-image-edit-${process.pid}`,
   });
   const { access } = await ctx.registerUser(app);
   await api(app, access, 'PATCH', '/api/auth/profile/', { auto_validate_images: true });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -27,8 +28,11 @@ import { renderVersion } from './image-pipeline.js';
 import { RenderSlots } from './render-slots.js';
 
 const EDITABLE: ImageStatus[] = ['generated', 'validated'];
-/** Renders at once in one API process (see RenderSlots and docs/decisions.md). */
-export const RENDER_CONCURRENCY = 2;
+/**
+ * Renders at once in one API process (see RenderSlots and docs/decisions.md): one CPU is left to
+ * the event loop, and two at most (libuv's pool has four threads, the API needs some).
+ */
+export const RENDER_CONCURRENCY = Math.max(1, Math.min(2, availableParallelism() - 1));
 /** Tries of an edit whose base version moved on while it rendered. */
 const EDIT_TRIES = 3;
 

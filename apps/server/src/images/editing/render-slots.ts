@@ -1,8 +1,9 @@
 /**
  * At most `size` renders at once in this process; the others wait their turn (first come,
  * first served). sharp runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says
- * otherwise), which the API also needs for files, DNS and crypto: two renders at a time leave
- * it threads for those, so ten edits at once queue here instead of stalling every request.
+ * otherwise), which the API also needs for files, DNS and crypto, and its pixels cost CPU the
+ * event loop needs: a small cap leaves both, so ten edits at once queue here instead of slowing
+ * every request.
  */
 export class RenderSlots {
   private running = 0;
