@@ -7,8 +7,8 @@
 //   - Through the API: the built app (api and worker roles, `local` provider) generates one
 //     1024×1024 image per editor; `GET /api/auth/me/` is timed one request after the other for
 //     WINDOW_S seconds alone, then for WINDOW_S seconds while EDITORS clients each keep one
-//     `POST /api/images/{id}/edit/` in flight (each on its own image, restored to version 1 now
-//     and then so the operation lists stay short). The edits' own latencies are reported too.
+//     `POST /api/images/{id}/edit/` in flight (each on its own image, restored to version 1 after
+//     each edit so that every edit renders two operations). The edits' latencies are reported too.
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -143,9 +143,9 @@ async function underLoad(ctx, log) {
     let count = 0;
     while (editing) {
       const operations =
-        count % 2 === 0
+        count++ % 2 === 0
           ? [{ op: 'sepia' }, { op: 'rotate', degrees: 90 }]
-          : [{ op: 'blur', sigma: 2 }];
+          : [{ op: 'blur', sigma: 2 }, { op: 'flop' }];
       const started = performance.now();
       const response = await api(app, access, 'POST', `/api/images/${imageId}/edit/`, {
         operations,
@@ -153,8 +153,9 @@ async function underLoad(ctx, log) {
       if (response.status !== 200)
         throw new Error(`edit answered ${response.status}: ${response.text.slice(0, 200)}`);
       edits.push(performance.now() - started);
-      if (++count % 20 === 0)
-        await api(app, access, 'POST', `/api/images/${imageId}/versions/1/restore/`);
+      // Back to version 1 (no render): every edit renders two operations, not a growing list.
+      const restored = await api(app, access, 'POST', `/api/images/${imageId}/versions/1/restore/`);
+      if (restored.status !== 200) throw new Error(`restore answered ${restored.status}`);
     }
   });
   await sleep(1000);
@@ -194,7 +195,7 @@ export async function run(ctx) {
     '',
     markdownTable(opHeader, opRows),
     '',
-    `Through the built app (api and worker roles in one process): \`/me\` one request after the other for ${WINDOW_S} s alone, then for ${WINDOW_S} s while ${EDITORS} clients each keep an edit of their own ${SIZE}×${SIZE} image in flight (renders run on sharp's threads, two at a time per process; the others wait their turn):`,
+    `Through the built app (api and worker roles in one process): \`/me\` one request after the other for ${WINDOW_S} s alone, then for ${WINDOW_S} s while ${EDITORS} clients each keep an edit of their own ${SIZE}×${SIZE} image in flight (two operations each, the image restored to version 1 in between; renders run on sharp's threads, \`RENDER_CONCURRENCY\` at a time per process, the others wait their turn):`,
     '',
     markdownTable(meHeader, meRows),
     '',
