@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import * as graphFake from './fakes/graph.fake.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../apps/server/src/media/media-storage.js';
 import { connectAccount, inSeconds, waitForPostStatus } from './factories/post.factory.js';
+import { waitForStatus } from './factories/image.factory.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
 import { expectFieldError, expectProblem } from './support/problem.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -249,8 +250,16 @@ describe('image editing', () => {
     const edge = blurred.at(20, 10)[0];
     expect(edge).toBeGreaterThan(40);
     expect(edge).toBeLessThan(215);
-    const sharpened = await edited(id, [{ op: 'sharpen', sigma: 2 }]);
+    // Sharpening an edge between two greys overshoots: darker than the dark side next to it,
+    // lighter than the light side.
+    const greys = await imageOf(
+      await drawPng(40, 20, (x) => (x < 20 ? [100, 100, 100] : [160, 160, 160])),
+    );
+    const sharpened = await edited(greys, [{ op: 'sharpen', sigma: 2 }]);
     expect([sharpened.width, sharpened.height]).toEqual([40, 20]);
+    expect(Math.min(...[17, 18, 19].map((x) => sharpened.at(x, 10)[0]))).toBeLessThan(97);
+    expect(Math.max(...[20, 21, 22].map((x) => sharpened.at(x, 10)[0]))).toBeGreaterThan(163);
+    expect(near(sharpened.at(2, 10), [100, 100, 100], 3)).toBe(true);
 
     const colour = await imageOf(await drawPng(16, 16, () => [200, 100, 50]));
     const darker = await edited(colour, [{ op: 'modulate', brightness: 0.5 }]);
@@ -506,6 +515,35 @@ describe('image editing', () => {
     expectFieldError(response, 'operations[0]');
     expect(response.body.errors['operations[0]'][0]).toMatch(/8000×6000.*IMAGE_MAX_PIXELS/);
     expect(await mediaFiles()).toEqual(before);
+  });
+
+  it('starts again at version 1, at the size first asked for, when a rejected image is regenerated', async () => {
+    const id = await imageOf(await drawPng(256, 128, (x) => (x < 128 ? RED : BLUE)));
+    const rotated = await edit(id, [{ op: 'rotate', degrees: 90 }]).expect(200);
+    expect(rotated.body).toMatchObject({ version: 2, width: 128, height: 256 });
+    const editedKey = new URL(rotated.body.image_file).pathname.replace(/^\/media\//, '');
+    await app
+      .http()
+      .patch(`/api/images/${id}/validate/`)
+      .set(bearer(user.access))
+      .send({ action: 'reject' })
+      .expect(200);
+    const again = await app
+      .http()
+      .post(`/api/images/${id}/regenerate/`)
+      .set(bearer(user.access))
+      .expect(202);
+    expect(again.body.image).toMatchObject({ version: 1, width: 256, height: 128 });
+    expect(await storage.read(editedKey)).toBeNull();
+    const settled = await waitForStatus(app, user, id);
+    expect(settled).toMatchObject({ status: 'generated', version: 1 });
+    const versions = await app
+      .http()
+      .get(`/api/images/${id}/versions/`)
+      .set(bearer(user.access))
+      .expect(200);
+    expect(versions.body.count).toBe(1);
+    expect(versions.body.results[0]).toMatchObject({ version: 1, width: 256, height: 128 });
   });
 
   it('removes every version’s files when the image is deleted', async () => {
