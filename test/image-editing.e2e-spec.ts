@@ -367,6 +367,26 @@ describe('image editing', () => {
       .expect(404);
   });
 
+  it('keeps both of two edits sent at once, one after the other', async () => {
+    const id = await imageOf(await asymmetric());
+    const answers = await Promise.all([edit(id, [{ op: 'flip' }]), edit(id, [{ op: 'flop' }])]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(answers.map((answer) => answer.body.version).sort()).toEqual([2, 3]);
+    const versions = await app
+      .http()
+      .get(`/api/images/${id}/versions/`)
+      .set(bearer(user.access))
+      .expect(200);
+    const ops = versions.body.results[0].operations.map((o: { op: string }) => o.op).sort();
+    expect(ops).toEqual(['flip', 'flop']);
+    const pixels = await decode(
+      await fetchSigned(
+        answers[0].body.version === 3 ? answers[0].body.image_file : answers[1].body.image_file,
+      ),
+    );
+    expect(near(pixels.at(37, 17), GREEN)).toBe(true);
+  });
+
   it('is 409 on an image that is neither generated nor validated, 404 on another user’s', async () => {
     const rejected = await imageOf(await asymmetric(), 'rejected');
     expectProblem(await edit(rejected, [{ op: 'flip' }]), 409);
