@@ -42,6 +42,7 @@ const IMAGE_KEYS = [
   'user',
   'validated_at',
   'validation_notes',
+  'version',
   'width',
 ];
 

@@ -8,7 +8,7 @@
 //     only the columns the answer shows and the timestamps already as ISO strings.
 import { FIND_AUTHENTICATED } from './bare-auth.mjs';
 
-const LIST_COLUMNS = `i.id, i.prompt, i.negative_prompt AS "negativePrompt", i.status, i.style, i.width, i.height, i.quality, i.provider, i.image_url AS "imageUrl", i.master_key AS "masterKey", i.rendition_key AS "renditionKey", i.thumbnail_key AS "thumbnailKey", i.error_message AS "errorMessage", i.metadata, i.generation_time AS "generationTime", i.progress, i.validated_at AS "validatedAt", i.validation_notes AS "validationNotes", i.created_at AS "createdAt", i.updated_at AS "updatedAt"`;
+const LIST_COLUMNS = `i.id, i.prompt, i.negative_prompt AS "negativePrompt", i.status, i.style, i.width, i.height, i.quality, i.provider, i.image_url AS "imageUrl", i.master_key AS "masterKey", i.rendition_key AS "renditionKey", i.thumbnail_key AS "thumbnailKey", i.error_message AS "errorMessage", i.metadata, i.generation_time AS "generationTime", i.progress, i.validated_at AS "validatedAt", i.validation_notes AS "validationNotes", i.created_at AS "createdAt", i.updated_at AS "updatedAt", i.version`;
 
 const TAGS_OF_ROW = `LEFT JOIN LATERAL (SELECT array_agg(tag.name ORDER BY tag.name) AS names FROM generated_image_tags link JOIN image_tags tag ON tag.id = link.tag_id WHERE link.image_id = i.id) t ON true`;
 

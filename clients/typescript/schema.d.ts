@@ -257,6 +257,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/images/presets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Platform sizes
+         * @description The sizes the `preset` operation resizes to, one per platform format (a cover resize that keeps what draws the eye in frame).
+         */
+        get: operations["ImageEditingController_presets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/images/{id}/edit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit an image
+         * @description Applies `operations` in order, as a new version: the current version’s list plus these, applied to the original (version 1), so nothing is lost and any version can be restored. The renditions are made again; the image keeps its status. Allowed on `generated` and `validated` images (else 409). A bad operation (unknown, a crop outside the picture, a resize past 10,000 pixels a side or `IMAGE_MAX_PIXELS`) is a 400 naming `operations[i]`, and nothing is written. Emits `image.edited`.
+         */
+        post: operations["ImageEditingController_edit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/images/{id}/versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an image’s versions
+         * @description Every version of the image, newest first, with its operation list and files; paginated.
+         */
+        get: operations["ImageEditingController_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/images/{id}/versions/{version}/restore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a version
+         * @description Makes a new version with that version’s operation list and files (nothing is rendered; the versions in between stay). Allowed on `generated` and `validated` images (else 409). Emits `image.edited`.
+         */
+        post: operations["ImageEditingController_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/images/generate/": {
         parameters: {
             query?: never;
@@ -1361,6 +1441,196 @@ export interface components {
             /** @example Pictures of the sea */
             description?: string;
         };
+        ImagePresetResponse: {
+            /** @example instagram_portrait */
+            name: string;
+            /** @example 1080 */
+            width: number;
+            /** @example 1350 */
+            height: number;
+        };
+        EditImageDto: {
+            /**
+             * @description Applied in order after the current version’s own list. A bad operation is a 400 naming `operations[i]` and the operation; nothing is written.
+             * @example [
+             *       {
+             *         "op": "crop",
+             *         "aspect": "4:5",
+             *         "focus": "attention"
+             *       },
+             *       {
+             *         "op": "rotate",
+             *         "degrees": 90
+             *       },
+             *       {
+             *         "op": "watermark",
+             *         "text": "© Harbour Studio",
+             *         "position": "southeast",
+             *         "opacity": 0.6
+             *       }
+             *     ]
+             */
+            operations: ({
+                /** @enum {string} */
+                op: "crop";
+                x: number;
+                y: number;
+                width: number;
+                height: number;
+            } | {
+                /** @enum {string} */
+                op: "crop";
+                /** @enum {string} */
+                aspect: "1:1" | "4:5" | "1.91:1" | "9:16" | "16:9";
+                /**
+                 * @default center
+                 * @enum {string}
+                 */
+                focus: "center" | "attention";
+            } | {
+                /** @enum {string} */
+                op: "resize";
+                width?: number;
+                height?: number;
+                /**
+                 * @default inside
+                 * @enum {string}
+                 */
+                fit: "cover" | "contain" | "inside";
+            } | {
+                /** @enum {string} */
+                op: "rotate";
+                /** @enum {integer} */
+                degrees: 90 | 180 | 270;
+            } | {
+                /** @enum {string} */
+                op: "flip";
+            } | {
+                /** @enum {string} */
+                op: "flop";
+            } | {
+                /** @enum {string} */
+                op: "grayscale";
+            } | {
+                /** @enum {string} */
+                op: "sepia";
+            } | {
+                /** @enum {string} */
+                op: "blur";
+                sigma: number;
+            } | {
+                /** @enum {string} */
+                op: "sharpen";
+                sigma?: number;
+            } | {
+                /** @enum {string} */
+                op: "modulate";
+                brightness?: number;
+                saturation?: number;
+                hue?: number;
+            } | {
+                /** @enum {string} */
+                op: "watermark";
+                text: string;
+                /**
+                 * @default southeast
+                 * @enum {string}
+                 */
+                position: "north" | "northeast" | "east" | "southeast" | "south" | "southwest" | "west" | "northwest" | "center";
+                /** @default 0.5 */
+                opacity: number;
+            } | {
+                /** @enum {string} */
+                op: "preset";
+                /** @enum {string} */
+                name: "instagram_square" | "instagram_portrait" | "instagram_story" | "facebook" | "x" | "linkedin" | "tiktok";
+            })[];
+        };
+        ImageResponse: {
+            /** @example 1 */
+            id: number;
+            /**
+             * @description The owner's username.
+             * @example alice
+             */
+            user: string;
+            prompt: string;
+            negative_prompt: string;
+            /** @description The provider's own URL, null when it answered with bytes. */
+            image_url: string | null;
+            /** @description Signed, expiring URL of the PNG master. */
+            image_file: string | null;
+            /** @description Signed, expiring URL of the 300×300 JPEG thumbnail. */
+            thumbnail: string | null;
+            /** @description Signed, expiring URL of the JPEG rendition. */
+            image_url_display: string | null;
+            /**
+             * @description The current version: 1 as generated, one more per edit or restore (see `versions/`). The files above are its files, `width` and `height` its size.
+             * @example 1
+             */
+            version: number;
+            /** @enum {string} */
+            status: "pending" | "generating" | "generated" | "validated" | "rejected" | "failed";
+            error_message: string;
+            /** @enum {string} */
+            style: "realistic" | "artistic" | "cartoon" | "abstract" | "vintage" | "minimalist" | "anime" | "digital_art";
+            /** @example 1024 */
+            width: number;
+            /** @example 1024 */
+            height: number;
+            /** @enum {string} */
+            quality: "standard" | "hd";
+            /** @example local */
+            provider: string;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description Seconds. */
+            generation_time: number | null;
+            progress: number;
+            /** Format: date-time */
+            validated_at: string | null;
+            validation_notes: string;
+            tags: string[];
+            is_validated: boolean;
+            is_ready_for_scheduling: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ImageVersionResponse: {
+            /** @example 2 */
+            version: number;
+            /**
+             * @description The whole list applied to the original (version 1 has none).
+             * @example [
+             *       {
+             *         "op": "rotate",
+             *         "degrees": 90
+             *       }
+             *     ]
+             */
+            operations: {
+                [key: string]: unknown;
+            }[];
+            /** @description The version this one restored, when it was made by a restore. */
+            restored_from: number | null;
+            /** @example 1024 */
+            width: number;
+            /** @example 1024 */
+            height: number;
+            /** @description Signed, expiring URL of the PNG master. */
+            image_file: string;
+            /** @description Signed, expiring URL of the JPEG rendition. */
+            image_url_display: string;
+            /** @description Signed, expiring URL of the 300×300 thumbnail. */
+            thumbnail: string;
+            /** @description Whether this is the image’s current version. */
+            is_current: boolean;
+            /** Format: date-time */
+            created_at: string;
+        };
         GenerateImageDto: {
             /** @example A lighthouse on a cliff at dawn */
             prompt: string;
@@ -1397,54 +1667,6 @@ export interface components {
              */
             tags?: string[];
         };
-        ImageResponse: {
-            /** @example 1 */
-            id: number;
-            /**
-             * @description The owner's username.
-             * @example alice
-             */
-            user: string;
-            prompt: string;
-            negative_prompt: string;
-            /** @description The provider's own URL, null when it answered with bytes. */
-            image_url: string | null;
-            /** @description Signed, expiring URL of the PNG master. */
-            image_file: string | null;
-            /** @description Signed, expiring URL of the 300×300 JPEG thumbnail. */
-            thumbnail: string | null;
-            /** @description Signed, expiring URL of the JPEG rendition. */
-            image_url_display: string | null;
-            /** @enum {string} */
-            status: "pending" | "generating" | "generated" | "validated" | "rejected" | "failed";
-            error_message: string;
-            /** @enum {string} */
-            style: "realistic" | "artistic" | "cartoon" | "abstract" | "vintage" | "minimalist" | "anime" | "digital_art";
-            /** @example 1024 */
-            width: number;
-            /** @example 1024 */
-            height: number;
-            /** @enum {string} */
-            quality: "standard" | "hd";
-            /** @example local */
-            provider: string;
-            metadata: {
-                [key: string]: unknown;
-            };
-            /** @description Seconds. */
-            generation_time: number | null;
-            progress: number;
-            /** Format: date-time */
-            validated_at: string | null;
-            validation_notes: string;
-            tags: string[];
-            is_validated: boolean;
-            is_ready_for_scheduling: boolean;
-            /** Format: date-time */
-            created_at: string;
-            /** Format: date-time */
-            updated_at: string;
-        };
         ImageTaskEnvelope: {
             message: string;
             image: components["schemas"]["ImageResponse"];
@@ -1473,7 +1695,7 @@ export interface components {
             user: string;
             image_id: number | null;
             /** @enum {string} */
-            action: "requested" | "generated" | "failed" | "validate" | "reject" | "updated" | "deleted";
+            action: "requested" | "generated" | "failed" | "validate" | "reject" | "updated" | "edited" | "restored" | "deleted";
             details: {
                 [key: string]: unknown;
             };
@@ -3416,6 +3638,243 @@ export interface operations {
             };
             /** @description Body in a content type the endpoint does not read. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ImageEditingController_presets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every preset, with its size. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImagePresetResponse"][];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ImageEditingController_edit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "operations": [
+                 *         {
+                 *           "op": "crop",
+                 *           "aspect": "4:5",
+                 *           "focus": "attention"
+                 *         },
+                 *         {
+                 *           "op": "rotate",
+                 *           "degrees": 90
+                 *         },
+                 *         {
+                 *           "op": "watermark",
+                 *           "text": "© Harbour Studio",
+                 *           "position": "southeast",
+                 *           "opacity": 0.6
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["EditImageDto"];
+            };
+        };
+        responses: {
+            /** @description The image at its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Valid request, wrong state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ImageEditingController_versions: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["ImageVersionResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ImageEditingController_restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image at its new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Valid request, wrong state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

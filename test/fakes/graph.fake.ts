@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import sharp from 'sharp';
 import {
   type CommonStep,
   EndpointScript,
@@ -15,7 +16,8 @@ import {
  * Meta's Graph API for Instagram content publishing and Facebook page photos, on one server,
  * under a version prefix (`{url}/v21.0/...`). Tokens come as `access_token` (form body or
  * query); errors are `{error: {message, type, code, error_subcode, fbtrace_id}}`, token expiry
- * being code 190 with HTTP 400. Like Meta, it downloads the image URL it is given.
+ * being code 190 with HTTP 400. Like Meta, it downloads the image URL it is given, and like
+ * Instagram's feed it refuses a picture outside 4:5 to 1.91:1 (code 36003, subcode 2207009).
  *
  * Endpoints, as named in `calls` and in the script methods:
  * - `media` POST /{ig-user-id}/media, `container` GET /{container-id},
@@ -53,6 +55,8 @@ export interface Container {
   id: string;
   igUserId: string;
   imageUrl: string;
+  /** The picture as fetched from `imageUrl`. */
+  image: Buffer;
   caption: string;
   status: 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'EXPIRED' | 'PUBLISHED';
   statusText: string;
@@ -185,10 +189,31 @@ export async function start(): Promise<GraphFake> {
           },
         };
       }
+      // Instagram's feed takes 4:5 to 1.91:1 and refuses the rest at container creation.
+      const { width, height } = await sharp(fetched.bytes).metadata();
+      if (width / height < 0.8 - 0.001 || width / height > 1.91 + 0.001) {
+        return {
+          status: 400,
+          body: {
+            error: {
+              message: 'The aspect ratio is not supported.',
+              type: 'OAuthException',
+              code: 36003,
+              error_subcode: 2207009,
+              is_transient: false,
+              error_user_title: 'Cannot Post Image: Aspect Ratio',
+              error_user_msg:
+                'The aspect ratio of the image is not supported. Images must have an aspect ratio between 4:5 and 1.91:1.',
+              fbtrace_id: 'AFakeTraceId',
+            },
+          },
+        };
+      }
       const container: Container = {
         id: newId('17900000'),
         igUserId,
         imageUrl,
+        image: fetched.bytes,
         caption: params.get('caption') ?? '',
         status: 'IN_PROGRESS',
         statusText: 'In Progress: Media is still being processed.',

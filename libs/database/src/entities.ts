@@ -2,6 +2,7 @@ import { OutboxEvent } from './event/event.entity.js';
 import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
 import { ImageTag } from './image-tag/image-tag.entity.js';
+import { ImageVersion } from './image-version/image-version.entity.js';
 import { PostingSchedule } from './posting-schedule/posting-schedule.entity.js';
 import { PostTemplate } from './post-template/post-template.entity.js';
 import { PostAnalytics } from './post-analytics/post-analytics.entity.js';
@@ -27,6 +28,7 @@ export const ENTITIES = [
   RefreshToken,
   GeneratedImage,
   ImageTag,
+  ImageVersion,
   ImageGenerationHistory,
   UserImageStats,
   SocialAccount,

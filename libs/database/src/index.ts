@@ -10,6 +10,8 @@ export * from './user/user.entity.js';
 export * from './generated-image/generated-image.entity.js';
 export * from './image-generation-history/image-generation-history.entity.js';
 export * from './image-tag/image-tag.entity.js';
+export * from './image-version/image-version.entity.js';
+export * from './image-version/image-version.queries.js';
 export * from './user-image-stats/user-image-stats.entity.js';
 export * from './post-analytics/post-analytics.entity.js';
 export * from './scheduled-post/scheduled-post.entity.js';

@@ -4,6 +4,7 @@ import { EventQueries } from './event/event.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history/image-generation-history.queries.js';
 import { ImageTagQueries } from './image-tag/image-tag.queries.js';
+import { ImageVersionQueries } from './image-version/image-version.queries.js';
 import { NotificationPreferenceQueries } from './profile/notification-preferences.queries.js';
 import { PasswordResetTokenQueries } from './password-reset/password-reset-token.queries.js';
 import { PostAnalyticsQueries } from './post-analytics/post-analytics.queries.js';
@@ -28,6 +29,7 @@ export const QUERIES = [
   GeneratedImageQueries,
   ImageGenerationHistoryQueries,
   ImageTagQueries,
+  ImageVersionQueries,
   PostAnalyticsQueries,
   PostingScheduleQueries,
   ScheduleRunQueries,

@@ -21,6 +21,7 @@ import {
   MAIL_STATUSES,
   PasswordResetToken,
   ImageTag,
+  ImageVersion,
   OutboxEvent,
   POST_ERROR_CODES,
   POST_STATUSES,
@@ -181,6 +182,14 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
         metadata: { type: 'key-value' },
       },
       actions: imageActions(images),
+    },
+    {
+      // Read-only: versions are made and restored through the API, which renders their files.
+      entity: ImageVersion,
+      group: ADMIN_GROUPS.Images,
+      list: ['id', 'imageId', 'version', 'width', 'height', 'restoredFrom', 'createdAt'],
+      filter: ['imageId', 'version', 'createdAt'],
+      sort: newestFirst,
     },
     {
       entity: ImageTag,

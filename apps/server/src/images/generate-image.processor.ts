@@ -8,6 +8,7 @@ import {
   GeneratedImageQueries,
   type GenerationResult,
   ImageGenerationHistoryQueries,
+  ImageVersionQueries,
   type JsonObject,
   UserQueries,
 } from '@app/database';
@@ -40,6 +41,7 @@ export class GenerateImageProcessor {
     private readonly imageHistory: ImageGenerationHistoryQueries,
     private readonly users: UserQueries,
     private readonly events: ImageEvents,
+    private readonly versions: ImageVersionQueries,
   ) {}
 
   @OnJob(JobName.GenerateImage)
@@ -153,6 +155,17 @@ export class GenerateImageProcessor {
         manager,
       );
       if (!completed) return null;
+      await this.versions.recordFirst(
+        {
+          imageId: image.id,
+          masterKey: result.masterKey!,
+          renditionKey: result.renditionKey!,
+          thumbnailKey: result.thumbnailKey!,
+          width: image.width,
+          height: image.height,
+        },
+        manager,
+      );
       await this.imageHistory.record(
         image.userId,
         image.id,

@@ -6,6 +6,7 @@ import {
   type GeneratedImage,
   GeneratedImageQueries,
   ImageGenerationHistoryQueries,
+  ImageVersionQueries,
   type Profile,
   UserImageStatsQueries,
 } from '@app/database';
@@ -40,6 +41,7 @@ export class ImageGenerationService {
     private readonly stats: UserImageStatsQueries,
     private readonly tags: ImageTagsService,
     private readonly queue: JobQueue,
+    private readonly versions: ImageVersionQueries,
   ) {}
 
   async generate(
@@ -95,7 +97,15 @@ export class ImageGenerationService {
         throw new ImageStateError('regenerate', image.status);
       await this.assertWithinLimits(manager, user.id);
       const previousFiles = { ...image };
-      await this.imageRows.startNextGeneration(image, manager);
+      // Edits belong to the picture being replaced: its versions go, files and all.
+      const versionFiles = await this.versions.filesOfImage(image.id, manager);
+      const first = await this.versions.find(image.id, 1, manager);
+      await this.versions.removeAll(image.id, manager);
+      await this.imageRows.startNextGeneration(
+        image,
+        manager,
+        first ? { width: first.width, height: first.height } : undefined,
+      );
       await this.imageHistory.record(
         user.id,
         image.id,
@@ -103,9 +113,12 @@ export class ImageGenerationService {
         { regenerate: true, from: image.status },
         manager,
       );
-      return { result: await this.images.get(user.id, image.id, manager), previous: previousFiles };
+      return {
+        result: await this.images.get(user.id, image.id, manager),
+        previous: { image: previousFiles, versionFiles },
+      };
     });
-    await this.images.removeFiles(previous);
+    await this.images.removeFiles(previous.image, previous.versionFiles);
     const taskId = await this.enqueueAfterCommit(result.image);
     return { ...result, taskId };
   }

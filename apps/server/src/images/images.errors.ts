@@ -12,3 +12,13 @@ export class GenerationQuotaError extends TooManyRequestsError {
     super(message, retryAfterSeconds);
   }
 }
+
+/** Another edit of the same image committed while this one was rendering, more than once. */
+export class ImageEditConflictError extends ConflictError {
+  constructor() {
+    super(
+      'edit_conflict',
+      'The image was edited by another request meanwhile; send the edit again.',
+    );
+  }
+}

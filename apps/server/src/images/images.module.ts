@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
+import { ImageEditingService } from './editing/image-editing.service.js';
 import { GenerateImageProcessor } from './generate-image.processor.js';
+import { ImageEditingController } from './image-editing.controller.js';
 import { ImageEvents } from './image-events.js';
 import { ImageGenerationService } from './image-generation.service.js';
 import { ImageGenerationSweep } from './image-generation.sweep.js';
@@ -12,11 +14,13 @@ import { createImageProvider } from './providers/image-provider.factory.js';
 import { IMAGE_PROVIDER } from './providers/image-provider.js';
 
 @Module({
-  // Tags first: its static paths must be matched before the images' `:id`.
-  controllers: [ImageTagsController, ImagesController],
+  // Tags and editing first: their static paths (`tags/`, `presets/`) must be matched before the
+  // images' `:id`.
+  controllers: [ImageTagsController, ImageEditingController, ImagesController],
   providers: [
     ImageEvents,
     ImagesService,
+    ImageEditingService,
     ImageTagsService,
     ImageGenerationService,
     GenerateImageProcessor,

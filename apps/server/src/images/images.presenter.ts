@@ -37,6 +37,13 @@ export class ImageResponse {
     description: 'Signed, expiring URL of the JPEG rendition.',
   })
   image_url_display: string | null;
+  @ApiProperty({
+    type: 'integer',
+    example: 1,
+    description:
+      'The current version: 1 as generated, one more per edit or restore (see `versions/`). The files above are its files, `width` and `height` its size.',
+  })
+  version: number;
   @ApiProperty({ enum: IMAGE_STATUSES }) status: string;
   @ApiProperty() error_message: string;
   @ApiProperty({ enum: IMAGE_STYLES }) style: string;
@@ -84,7 +91,17 @@ export class HistoryResponse {
   @ApiProperty({ description: "The owner's username." }) user: string;
   @ApiProperty({ nullable: true, type: 'integer' }) image_id: number | null;
   @ApiProperty({
-    enum: ['requested', 'generated', 'failed', 'validate', 'reject', 'updated', 'deleted'],
+    enum: [
+      'requested',
+      'generated',
+      'failed',
+      'validate',
+      'reject',
+      'updated',
+      'edited',
+      'restored',
+      'deleted',
+    ],
   })
   action: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) details: JsonObject;
@@ -119,6 +136,7 @@ export function presentImage(
     image_file: sign(image.masterKey),
     thumbnail: sign(image.thumbnailKey),
     image_url_display: sign(image.renditionKey),
+    version: image.version,
     status: image.status,
     error_message: image.errorMessage,
     style: image.style,

@@ -13,12 +13,14 @@ import {
   type ImageListOrder,
   type ImageStatus,
   ImageTagQueries,
+  ImageVersionQueries,
   UserImageStatsQueries,
 } from '@app/database';
 import type { PageWindow } from '../http/pagination.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import type { ListImagesQuery } from './dto/list-images.query.js';
 import type { PatchImageDto } from './dto/update-image.dto.js';
+import { fittedKey } from './editing/platform-fit.js';
 import { ImageStateError } from './images.errors.js';
 import { ImageEvents } from './image-events.js';
 import { ImageTagsService } from './image-tags.service.js';
@@ -44,6 +46,7 @@ export class ImagesService {
     private readonly tags: ImageTagsService,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
     private readonly events: ImageEvents,
+    private readonly versions: ImageVersionQueries,
   ) {}
 
   /** A page of the user's images with their tags, and the count: one statement. */
@@ -80,10 +83,14 @@ export class ImagesService {
     });
   }
 
-  /** The row goes (its history stays, with a `deleted` entry); the files go after the commit. */
+  /**
+   * The row goes (its history stays, with a `deleted` entry), its versions with it; the files,
+   * every version's, go after the commit.
+   */
   async delete(userId: number, imageId: number): Promise<void> {
-    const image = await this.dataSource.transaction(async (manager) => {
+    const { image, versionFiles } = await this.dataSource.transaction(async (manager) => {
       const locked = await this.lock(manager, userId, imageId);
+      const files = await this.versions.filesOfImage(locked.id, manager);
       await this.images.remove(locked.id, manager);
       await this.imageHistory.record(
         userId,
@@ -92,9 +99,9 @@ export class ImagesService {
         { prompt: locked.prompt, status: locked.status },
         manager,
       );
-      return locked;
+      return { image: locked, versionFiles: files };
     });
-    await this.removeFiles(image);
+    await this.removeFiles(image, versionFiles);
   }
 
   async validate(
@@ -158,15 +165,28 @@ export class ImagesService {
     return image;
   }
 
+  /**
+   * The image's files and `more` (its versions'), each once. A rendition cropped to a platform's
+   * shape (`fittedKey()`) goes with its rendition.
+   */
   async removeFiles(
     image: Pick<GeneratedImage, 'originalKey' | 'masterKey' | 'renditionKey' | 'thumbnailKey'>,
+    more: string[] = [],
   ): Promise<void> {
-    const keys = [
+    const named = [
       image.originalKey,
       image.masterKey,
       image.renditionKey,
       image.thumbnailKey,
-    ].filter((key): key is string => !!key);
+      ...more,
+    ];
+    const keys = [
+      ...new Set(
+        named
+          .filter((key): key is string => !!key)
+          .flatMap((key) => (key.endsWith('.jpg') ? [key, fittedKey(key)] : [key])),
+      ),
+    ];
     await Promise.all(
       keys.map((key) =>
         this.storage

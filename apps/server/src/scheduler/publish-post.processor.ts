@@ -95,7 +95,7 @@ export class PublishPostProcessor {
       };
     const failure = unpublishable(claimed);
     if (failure) return { outcome: await this.fail(post, failure.code, failure.message) };
-    const request = this.requests.build(claimed);
+    const request = await this.requests.build(claimed);
     return {
       outcome: await this.whileHoldingLease(post, () =>
         this.settleUnknown(post, request, 'The worker stopped while publishing.'),
@@ -137,7 +137,7 @@ export class PublishPostProcessor {
     const { post } = claimed;
     const failure = unpublishable(claimed);
     if (failure) return this.fail(post, failure.code, failure.message);
-    const request = this.requests.build(claimed);
+    const request = await this.requests.build(claimed);
     const platform = this.platforms[post.platform];
     let refreshed = false;
     for (;;) {

@@ -2,6 +2,7 @@ import { buffer } from 'node:stream/consumers';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import { type ClaimedPost, ScheduledPostQueries } from '@app/database';
+import { fitForPlatform, fittedKey, PLATFORM_ASPECTS } from '../images/editing/platform-fit.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
 import { AccountsService } from './accounts.service.js';
@@ -33,9 +34,13 @@ export class PublishRequests {
     private readonly posts: ScheduledPostQueries,
   ) {}
 
-  /** Call only with a post that `unpublishable()` passed: it has an account and a rendition. */
-  build({ post, account, renditionKey }: ClaimedPost): PublishRequest {
-    if (!account || !renditionKey) throw new Error(`Post ${post.id} cannot be published`);
+  /**
+   * Call only with a post that `unpublishable()` passed: it has an account and a rendition. A
+   * rendition of a shape the platform refuses is replaced by a copy cropped to fit.
+   */
+  async build({ post, account, renditionKey: scheduled }: ClaimedPost): Promise<PublishRequest> {
+    if (!account || !scheduled) throw new Error(`Post ${post.id} cannot be published`);
+    const renditionKey = await this.fitted(post.platform, scheduled);
     const tokens = this.accounts.open(account);
     const checkpoint: Checkpoint = { ...(post.checkpoint as Checkpoint) };
     return {
@@ -58,6 +63,22 @@ export class PublishRequests {
       },
       signal: this.signal(),
     };
+  }
+
+  /**
+   * The key of what to send: the rendition, or its copy cropped to the platform's shapes (made
+   * once, kept beside it; a rendition never changes, a new version has new files).
+   */
+  private async fitted(platform: string, renditionKey: string): Promise<string> {
+    if (!PLATFORM_ASPECTS[platform]) return renditionKey;
+    const key = fittedKey(renditionKey);
+    if (await this.storage.read(key)) return key;
+    const file = await this.storage.read(renditionKey);
+    if (!file) return renditionKey;
+    const fitted = await fitForPlatform(platform, file.bytes ?? (await buffer(file.stream())));
+    if (!fitted) return renditionKey;
+    await this.storage.put(key, fitted);
+    return key;
   }
 
   /** A platform call's time limit. */

@@ -77,7 +77,10 @@ export class GeneratedImage extends BaseEntity {
   @Column({ name: 'image_url', type: 'text', nullable: true })
   imageUrl: string | null;
 
-  /** Media keys under MEDIA_ROOT: the provider's original, the PNG master, the JPEG rendition, the thumbnail. */
+  /**
+   * Media keys under MEDIA_ROOT: the provider's original, then the current version's PNG master,
+   * JPEG rendition and thumbnail.
+   */
   @Column({ name: 'original_key', type: 'varchar', length: 255, nullable: true })
   originalKey: string | null;
 
@@ -103,6 +106,13 @@ export class GeneratedImage extends BaseEntity {
   /** 0–100, written by the worker as it goes. */
   @Column({ type: 'smallint', default: 0 })
   progress: number;
+
+  /**
+   * The current version (see `image_versions`): the files above are its files, `width` and
+   * `height` its size. 1 until the first edit; a regeneration starts again at 1.
+   */
+  @Column({ type: 'int', default: 1 })
+  version: number;
 
   /** Bumped by each regeneration: the job id carries it, so a stale job is a no-op. */
   @Column({ type: 'int', default: 1 })

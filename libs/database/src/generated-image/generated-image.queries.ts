@@ -185,6 +185,18 @@ export class GeneratedImageQueries {
     await manager.update(GeneratedImage, { id: imageId }, { ...edits, updatedAt: new Date() });
   }
 
+  /** The image's current version becomes `version`: its files and size. */
+  async setVersion(
+    imageId: number,
+    version: Pick<
+      GeneratedImage,
+      'version' | 'masterKey' | 'renditionKey' | 'thumbnailKey' | 'width' | 'height'
+    >,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.update(GeneratedImage, { id: imageId }, { ...version, updatedAt: new Date() });
+  }
+
   /** The owner's decision: validated (stamped now) or rejected; `notes` replace the old ones. */
   async decide(
     imageId: number,
@@ -210,16 +222,20 @@ export class GeneratedImageQueries {
 
   /**
    * Back to pending as the next generation, its files and results forgotten: a job of the
-   * previous generation finds nothing to claim.
+   * previous generation finds nothing to claim. Version 1 again, at `size` (the size asked for
+   * at first, when edits had changed it).
    */
   async startNextGeneration(
     image: Pick<GeneratedImage, 'id' | 'generation'>,
     manager: EntityManager,
+    size?: Pick<GeneratedImage, 'width' | 'height'>,
   ): Promise<void> {
     await manager.update(
       GeneratedImage,
       { id: image.id },
       {
+        ...size,
+        version: 1,
         status: 'pending',
         progress: 0,
         errorMessage: '',
@@ -383,6 +399,7 @@ export type ImageListRow = Pick<
   | 'validationNotes'
   | 'createdAt'
   | 'updatedAt'
+  | 'version'
 > & { tags: string[] };
 
 /** The list's columns, aliased as `ImageListRow`'s properties so that pg's rows are the result. */
@@ -408,6 +425,7 @@ const LIST_COLUMNS = [
   'i.validation_notes AS "validationNotes"',
   'i.created_at AS "createdAt"',
   'i.updated_at AS "updatedAt"',
+  'i.version',
 ].join(', ');
 
 const STATS_COLUMNS: Record<ImageStatus, string> = {

@@ -15,6 +15,8 @@ export const HISTORY_ACTIONS = [
   'validate',
   'reject',
   'updated',
+  'edited',
+  'restored',
   'deleted',
 ] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];

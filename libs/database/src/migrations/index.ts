@@ -8,6 +8,7 @@ import { EventsOutbox1796000000000 } from './1796000000000-EventsOutbox.js';
 import { Webhooks1796001000000 } from './1796001000000-Webhooks.js';
 import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
+import { ImageVersions1796005000000 } from './1796005000000-ImageVersions.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 import { PostTemplates1796006000000 } from './1796006000000-PostTemplates.js';
 import { AnalyticsSnapshotsAndRollups1796007000000 } from './1796007000000-AnalyticsSnapshotsAndRollups.js';
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   Webhooks1796001000000,
   EmailNotifications1796002000000,
   ListCounters1796003000000,
+  ImageVersions1796005000000,
   PostTemplates1796006000000,
   AnalyticsSnapshotsAndRollups1796007000000,
 ];

@@ -46,8 +46,10 @@ function lockedBatch(
 
 /**
  * One statement, one round trip for a batch of posts: the conditional UPDATE that takes each post
- * (only one worker can win it), returning the posts joined with what the publish needs. `$1` ids,
- * `$2` versions, `$3` the lease in milliseconds.
+ * (only one worker can win it), returning the posts joined with what the publish needs: the
+ * rendition is that of the image version the post was scheduled with (the image's current one
+ * when that version is gone, or for a post older than versions). `$1` ids, `$2` versions, `$3`
+ * the lease in milliseconds.
  */
 function claimStatement(set: string, status: 'scheduled' | 'processing', condition = ''): string {
   return `WITH mine AS (${lockedBatch(status, [], condition)}),
@@ -56,13 +58,16 @@ function claimStatement(set: string, status: 'scheduled' | 'processing', conditi
         updated_at = now()
       FROM mine WHERE p.id = mine.id
       RETURNING p.id, p.version, p.user_id, p.account_id, p.image_id, p.platform, p.caption,
-        p.hashtags, p.checkpoint, p.metadata, p.attempts
+        p.hashtags, p.checkpoint, p.metadata, p.attempts, p.image_version
     )
     SELECT post.*, account.status AS account_status, account.account_id AS account_platform_id,
-      account.access_token_encrypted, account.refresh_token_encrypted, image.rendition_key
+      account.access_token_encrypted, account.refresh_token_encrypted,
+      coalesce(version.rendition_key, image.rendition_key) AS rendition_key
     FROM post
     LEFT JOIN social_accounts account ON account.id = post.account_id
-    LEFT JOIN generated_images image ON image.id = post.image_id`;
+    LEFT JOIN generated_images image ON image.id = post.image_id
+    LEFT JOIN image_versions version
+      ON version.image_id = post.image_id AND version.version = post.image_version`;
 }
 
 /** Scheduled posts of these versions become processing, one attempt more, under a lease. */

@@ -59,6 +59,13 @@ export class ScheduledPost extends BaseEntity {
   @JoinColumn({ name: 'image_id' })
   image: Relation<GeneratedImage> | null;
 
+  /**
+   * The image's version current when the post was scheduled: the one published, whatever edits
+   * follow. Null for posts older than versions (they publish the image's current files).
+   */
+  @Column({ name: 'image_version', type: 'int', nullable: true })
+  imageVersion: number | null;
+
   /** Null once the account is disconnected: the post then fails with account_missing. */
   @Column({ name: 'account_id', type: 'int', nullable: true })
   accountId: number | null;

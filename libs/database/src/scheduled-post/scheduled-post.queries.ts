@@ -282,8 +282,22 @@ export class ScheduledPostQueries {
 
   // --- One user's posts -------------------------------------------------------------------
 
-  insert(post: NewPost, manager: EntityManager = this.dataSource.manager): Promise<ScheduledPost> {
-    return manager.save(manager.create(ScheduledPost, { ...post, status: 'scheduled' }));
+  /** The post, with its image's current version: the one it will publish. */
+  async insert(
+    post: NewPost,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ScheduledPost> {
+    let imageVersion: number | null = null;
+    if (post.imageId !== null) {
+      const rows: { version: number }[] = await manager.query(
+        'SELECT version FROM generated_images WHERE id = $1',
+        [post.imageId],
+      );
+      imageVersion = rows[0]?.version ?? null;
+    }
+    return manager.save(
+      manager.create(ScheduledPost, { ...post, imageVersion, status: 'scheduled' }),
+    );
   }
 
   /** A page of the user's posts, filtered and ordered (ties by id), and how many match. */
