@@ -626,14 +626,22 @@ describe('image editing', () => {
         schedule(tall),
         schedule(wide),
       ]);
+      expect(first.body.post.image_version).toBe(1);
       // Edited after scheduling: the post still publishes the version it was scheduled with.
-      await edit(colourful, [{ op: 'grayscale' }]).expect(200);
+      const edited = await edit(colourful, [{ op: 'grayscale' }]).expect(200);
+      expect(edited.body.version).toBe(2);
       const [sent, sentTall, sentWide] = await Promise.all([
         publishedImage(first.body.post.id),
         publishedImage(second.body.post.id),
         publishedImage(third.body.post.id),
       ]);
       expect(near(sent.at(16, 16), RED)).toBe(true);
+      const { body: post } = await app
+        .http()
+        .get(`/api/scheduler/posts/${first.body.post.id}/`)
+        .set(bearer(user.access))
+        .expect(200);
+      expect(post.image_version).toBe(1);
       // 9:16 is cropped to 4:5, 3:1 to 1.91:1: the fake, like Instagram, refuses anything else.
       expect([sentTall.width, sentTall.height]).toEqual([90, 112]);
       expect([sentWide.width, sentWide.height]).toEqual([191, 100]);

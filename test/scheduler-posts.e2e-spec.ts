@@ -27,6 +27,7 @@ const POST_KEYS = [
   'id',
   'image',
   'image_details',
+  'image_version',
   'is_due',
   'is_published',
   'metadata',

@@ -2056,6 +2056,11 @@ export interface components {
             /** @description The owner's username. */
             user: string;
             image: number | null;
+            /**
+             * @description The version of the image this post publishes: the one current when it was scheduled (later edits do not change it). Null when it has no image.
+             * @example 2
+             */
+            image_version: number | null;
             image_details: components["schemas"]["PostImageDetails"] | null;
             account: number | null;
             /** Format: date-time */

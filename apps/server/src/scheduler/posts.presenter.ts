@@ -21,6 +21,14 @@ export class PostResponse {
   @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty({ description: "The owner's username." }) user: string;
   @ApiProperty({ nullable: true, type: 'integer' }) image: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: 'integer',
+    example: 2,
+    description:
+      'The version of the image this post publishes: the one current when it was scheduled (later edits do not change it). Null when it has no image.',
+  })
+  image_version: number | null;
   @ApiProperty({ nullable: true, type: PostImageDetails }) image_details: PostImageDetails | null;
   @ApiProperty({ nullable: true, type: 'integer' }) account: number | null;
   @ApiProperty() scheduled_time: string;
@@ -115,6 +123,7 @@ export function presentPost(
     id: post.id,
     user: username,
     image: post.imageId,
+    image_version: post.imageVersion,
     image_details: image
       ? {
           id: image.id,
