@@ -46,3 +46,8 @@ export * from './password-reset/password-reset-token.queries.js';
 export * from './sent-mail/sent-mail.entity.js';
 export * from './sent-mail/sent-mail.queries.js';
 export * from './weekly-digest/weekly-digest.queries.js';
+export * from './data-export/data-export.entity.js';
+export * from './data-export/data-export.queries.js';
+export * from './data-export/user-data.queries.js';
+export * from './media-purge/media-purge.entity.js';
+export * from './media-purge/media-purge.queries.js';

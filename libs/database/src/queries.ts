@@ -1,4 +1,7 @@
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
+import { DataExportQueries } from './data-export/data-export.queries.js';
+import { UserDataQueries } from './data-export/user-data.queries.js';
+import { MediaPurgeQueries } from './media-purge/media-purge.queries.js';
 import { EventQueries } from './event/event.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history/image-generation-history.queries.js';
@@ -39,4 +42,7 @@ export const QUERIES = [
   PasswordResetTokenQueries,
   SentMailQueries,
   WeeklyDigestQueries,
+  DataExportQueries,
+  UserDataQueries,
+  MediaPurgeQueries,
 ];

@@ -12,6 +12,7 @@ const CONTENT_TYPES: Record<string, string> = {
   png: 'image/png',
   webp: 'image/webp',
   gif: 'image/gif',
+  zip: 'application/zip',
 };
 
 /**
@@ -110,6 +111,9 @@ export class MediaRequestHandler {
     }
     const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
     response.setHeader('Content-Type', CONTENT_TYPES[extension] ?? 'application/octet-stream');
+    // An export's archive is saved, not shown.
+    if (extension === 'zip')
+      response.setHeader('Content-Disposition', 'attachment; filename="export.zip"');
     response.setHeader('Content-Length', file.size);
     response.statusCode = 200;
     if (request.method === 'HEAD') {

@@ -9,6 +9,7 @@ import { Webhooks1796001000000 } from './1796001000000-Webhooks.js';
 import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
+import { ExportsAndMediaPurges1796008000000 } from './1796008000000-ExportsAndMediaPurges.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Webhooks1796001000000,
   EmailNotifications1796002000000,
   ListCounters1796003000000,
+  ExportsAndMediaPurges1796008000000,
 ];

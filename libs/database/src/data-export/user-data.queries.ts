@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, MoreThan } from 'typeorm';
+import { GeneratedImage } from '../generated-image/generated-image.entity.js';
+import { ImageTag } from '../image-tag/image-tag.entity.js';
+import { PostAnalytics } from '../post-analytics/post-analytics.entity.js';
+import { PostingSchedule } from '../posting-schedule/posting-schedule.entity.js';
+import { ScheduledPost } from '../scheduled-post/scheduled-post.entity.js';
+import { WebhookEndpoint } from '../webhook-endpoint/webhook-endpoint.entity.js';
+
+/** How much of a user's data there is: what an export's progress is measured against. */
+export interface UserDataCounts {
+  images: number;
+  media: number;
+  tags: number;
+  posts: number;
+  analytics: number;
+  schedules: number;
+  webhooks: number;
+}
+
+/**
+ * One user's rows, a keyset page at a time (`id > after`, in id order): what an export reads.
+ * Never an offset, never the whole set: the export's memory stays that of one page however
+ * many rows the user has.
+ */
+@Injectable()
+export class UserDataQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async counts(userId: number): Promise<UserDataCounts> {
+    const [row]: Record<keyof UserDataCounts, string>[] = await this.dataSource.query(
+      `SELECT
+         (SELECT count(*) FROM generated_images WHERE user_id = $1) AS images,
+         (SELECT count(*) FROM generated_images WHERE user_id = $1 AND
+            (original_key IS NOT NULL OR master_key IS NOT NULL OR rendition_key IS NOT NULL
+             OR thumbnail_key IS NOT NULL)) AS media,
+         (SELECT count(*) FROM image_tags WHERE user_id = $1) AS tags,
+         (SELECT count(*) FROM scheduled_posts WHERE user_id = $1) AS posts,
+         (SELECT count(*) FROM post_analytics a JOIN scheduled_posts p ON p.id = a.scheduled_post_id
+            WHERE p.user_id = $1) AS analytics,
+         (SELECT count(*) FROM posting_schedules WHERE user_id = $1) AS schedules,
+         (SELECT count(*) FROM webhook_endpoints WHERE user_id = $1) AS webhooks`,
+      [userId],
+    );
+    return {
+      images: Number(row.images),
+      media: Number(row.media),
+      tags: Number(row.tags),
+      posts: Number(row.posts),
+      analytics: Number(row.analytics),
+      schedules: Number(row.schedules),
+      webhooks: Number(row.webhooks),
+    };
+  }
+
+  images(userId: number, afterId: number, limit: number): Promise<GeneratedImage[]> {
+    return this.dataSource.getRepository(GeneratedImage).find({
+      where: { userId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** Tags by name (the API's order): names are unique per user, so the name is the keyset. */
+  async tags(
+    userId: number,
+    afterName: string | null,
+    limit: number,
+  ): Promise<{ tag: ImageTag; imageCount: number }[]> {
+    const builder = this.dataSource
+      .getRepository(ImageTag)
+      .createQueryBuilder('tag')
+      .addSelect(
+        'coalesce((SELECT c.images FROM image_tag_counts c WHERE c.tag_id = tag.id), 0)',
+        'image_count',
+      )
+      .where('tag.user_id = :userId', { userId });
+    if (afterName !== null) builder.andWhere('tag.name > :afterName', { afterName });
+    const raw = await builder.orderBy('tag.name', 'ASC').limit(limit).getRawAndEntities();
+    return raw.entities.map((tag, index) => ({
+      tag,
+      imageCount: Number((raw.raw[index] as { image_count: string }).image_count),
+    }));
+  }
+
+  posts(userId: number, afterId: number, limit: number): Promise<ScheduledPost[]> {
+    return this.dataSource.getRepository(ScheduledPost).find({
+      where: { userId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  analytics(userId: number, afterId: number, limit: number): Promise<PostAnalytics[]> {
+    return this.dataSource
+      .getRepository(PostAnalytics)
+      .createQueryBuilder('analytics')
+      .innerJoin('analytics.scheduledPost', 'post')
+      .where('post.user_id = :userId AND analytics.id > :afterId', { userId, afterId })
+      .orderBy('analytics.id', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  schedules(userId: number, afterId: number, limit: number): Promise<PostingSchedule[]> {
+    return this.dataSource.getRepository(PostingSchedule).find({
+      where: { userId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+
+  /** Endpoints without their sealed secrets (never selected). */
+  webhooks(userId: number, afterId: number, limit: number): Promise<WebhookEndpoint[]> {
+    return this.dataSource.getRepository(WebhookEndpoint).find({
+      where: { userId, id: MoreThan(afterId) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
+  }
+}
