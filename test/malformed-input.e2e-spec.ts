@@ -74,7 +74,12 @@ describe('malformed input', () => {
     ] as const;
 
   /** Sends a raw JSON text, as a client that builds its own would. */
-  function sendRaw(method: 'post' | 'patch' | 'delete', path: string, json: string, withToken: boolean) {
+  function sendRaw(
+    method: 'post' | 'patch' | 'delete',
+    path: string,
+    json: string,
+    withToken: boolean,
+  ) {
     const request = app.http()[method](path).set('Content-Type', 'application/json');
     return (withToken ? request.set(bearer(user.access)) : request).send(json);
   }
