@@ -51,3 +51,4 @@ export * from './data-export/data-export.queries.js';
 export * from './data-export/user-data.queries.js';
 export * from './media-purge/media-purge.entity.js';
 export * from './media-purge/media-purge.queries.js';
+export * from './user/account-deletion.queries.js';

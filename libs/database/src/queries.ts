@@ -1,3 +1,4 @@
+import { AccountDeletionQueries } from './user/account-deletion.queries.js';
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
 import { DataExportQueries } from './data-export/data-export.queries.js';
 import { UserDataQueries } from './data-export/user-data.queries.js';
@@ -45,4 +46,5 @@ export const QUERIES = [
   DataExportQueries,
   UserDataQueries,
   MediaPurgeQueries,
+  AccountDeletionQueries,
 ];

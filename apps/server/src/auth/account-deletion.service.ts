@@ -3,7 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { FieldValidationError } from '@app/common';
-import { type MediaPurge, MediaPurgeQueries, UserQueries } from '@app/database';
+import {
+  AccountDeletionQueries,
+  type MediaPurge,
+  MediaPurgeQueries,
+  UserQueries,
+} from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
 import { REDIS } from '../redis/redis.module.js';
 import { LoginThrottle } from './login-throttle.service.js';
@@ -43,6 +48,7 @@ export class AccountDeletionService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UserQueries,
     private readonly purges: MediaPurgeQueries,
+    private readonly deletion: AccountDeletionQueries,
     private readonly throttle: LoginThrottle,
     @Inject(MEDIA_STORAGE) private readonly storage: MediaStorage,
     @Inject(REDIS) private readonly redis: Redis,
@@ -56,22 +62,9 @@ export class AccountDeletionService {
       if (!(await verifyPassword(user.password, password))) {
         throw FieldValidationError.of('password', 'Your password was entered incorrectly.');
       }
-      await manager.query(
-        `UPDATE scheduled_posts SET status = 'cancelled', version = version + 1, updated_at = now()
-         WHERE user_id = $1 AND status IN ('scheduled', 'processing')`,
-        [userId],
-      );
-      await manager.query(
-        `UPDATE posting_schedules SET is_active = false, updated_at = now() WHERE user_id = $1`,
-        [userId],
-      );
-      await manager.query(
-        `UPDATE token_families SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`,
-        [userId],
-      );
+      await this.deletion.stopActivity(userId, manager);
       const rows = await this.purges.insert(userMediaPrefixes(userId), manager);
-      await manager.query('DELETE FROM image_generation_history WHERE user_id = $1', [userId]);
-      await manager.query('DELETE FROM users WHERE id = $1', [userId]);
+      await this.deletion.deleteRows(userId, manager);
       return rows;
     });
     await this.throttle.recordSuccess(username, ip).catch(() => undefined);
