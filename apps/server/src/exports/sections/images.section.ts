@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ImageTagQueries, UserDataQueries } from '@app/database';
+import { UserDataQueries } from '@app/database';
 import { type ImageResponse, presentImage } from '../../images/images.presenter.js';
 import { csvStream, jsonArrayStream, pagesOf } from '../archive-files.js';
 import {
@@ -35,10 +35,7 @@ export const IMAGE_CSV_COLUMNS: (keyof ImageResponse & string)[] = [
 /** `images.json` (as `GET images/` answers each image) and `images.csv` (its main columns). */
 @Injectable()
 export class ImagesSection implements ExportSection {
-  constructor(
-    private readonly data: UserDataQueries,
-    private readonly tags: ImageTagQueries,
-  ) {}
+  constructor(private readonly data: UserDataQueries) {}
 
   weight(context: ExportContext): number {
     return 2 * context.counts.images;
@@ -60,15 +57,9 @@ export class ImagesSection implements ExportSection {
     const { user } = context;
     yield* pagesOf(0, async (after: number) => {
       const images = await this.data.images(user.id, after, EXPORT_PAGE_SIZE);
-      const names = await this.tags.namesByImage(
-        user.id,
-        images.map((image) => image.id),
-      );
       return {
         rows: images.map((image) =>
-          presentImage(image, user.username, names.get(image.id) ?? [], (key) =>
-            context.mediaPath(key),
-          ),
+          presentImage(image, user.username, image.tags, (key) => context.mediaPath(key)),
         ),
         next: images.at(-1)?.id ?? after,
       };
