@@ -7,6 +7,7 @@ import { connectAccount, inSeconds, userWithValidatedImage } from './factories/p
 import { insertSchedule } from './factories/schedule-rows.factory.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
 import * as graphFake from './fakes/graph.fake.js';
+import { signedInAgent, staffUser } from './support/admin.js';
 import { pngBytes } from './support/images.js';
 import { expectFieldError, expectProblem } from './support/problem.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
@@ -239,4 +240,12 @@ describe('DELETE /api/auth/me/', () => {
       expect.arrayContaining(['users.id', 'scheduled_posts.user_id', 'data_exports.user_id']),
     );
   }, 90_000);
+
+  it("ends a staff member's admin sessions with the account", async () => {
+    const staff = await staffUser(app);
+    await signedInAgent(app, staff);
+    expect(await rowsNaming(app.dataSource, staff)).toContain('admin_sessions.sess');
+    await remove(staff, { password: staff.password }).expect(204);
+    expect(await rowsNaming(app.dataSource, staff)).toEqual([]);
+  });
 });

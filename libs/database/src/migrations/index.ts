@@ -10,6 +10,7 @@ import { ListCounters1796003000000 } from './1796003000000-ListCounters.js';
 import { EmailNotifications1796002000000 } from './1796002000000-EmailNotifications.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 import { ExportsAndMediaPurges1796008000000 } from './1796008000000-ExportsAndMediaPurges.js';
+import { ExportKeysetIndexes1796008000001 } from './1796008000001-ExportKeysetIndexes.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   EmailNotifications1796002000000,
   ListCounters1796003000000,
   ExportsAndMediaPurges1796008000000,
+  ExportKeysetIndexes1796008000001,
 ];

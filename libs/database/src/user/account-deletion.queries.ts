@@ -50,6 +50,11 @@ export class AccountDeletionQueries {
     await manager.query('DELETE FROM user_list_counts WHERE user_id = $1', [userId]);
     await manager.query('DELETE FROM user_image_stats WHERE user_id = $1', [userId]);
     await manager.query('DELETE FROM image_generation_history WHERE user_id = $1', [userId]);
+    // A staff member's admin sessions (connect-pg-simple rows) carry their id and username.
+    await manager.query(
+      `DELETE FROM admin_sessions WHERE sess -> 'adminUser' ->> 'id' = $1::text`,
+      [userId],
+    );
     await manager.query('DELETE FROM users WHERE id = $1', [userId]);
   }
 }

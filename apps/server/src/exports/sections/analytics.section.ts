@@ -37,7 +37,7 @@ export class AnalyticsSection implements ExportSection {
     const userId = context.user.id;
     const pages = pagesOf(0, async (after: number) => {
       const rows = await this.data.analytics(userId, after, EXPORT_PAGE_SIZE);
-      return { rows: rows.map(presentAnalytics), next: rows.at(-1)?.id ?? after };
+      return { rows: rows.map(presentAnalytics), next: rows.at(-1)?.scheduledPostId ?? after };
     });
     yield {
       path: 'analytics.csv',

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UserDataQueries } from '@app/database';
+import { type ImageCursor, UserDataQueries } from '@app/database';
 import { type ImageResponse, presentImage } from '../../images/images.presenter.js';
 import { csvStream, jsonArrayStream, pagesOf } from '../archive-files.js';
 import {
@@ -55,13 +55,14 @@ export class ImagesSection implements ExportSection {
 
   private async *pages(context: ExportContext): AsyncGenerator<ImageResponse[]> {
     const { user } = context;
-    yield* pagesOf(0, async (after: number) => {
+    yield* pagesOf(null as ImageCursor | null, async (after) => {
       const images = await this.data.images(user.id, after, EXPORT_PAGE_SIZE);
+      const last = images.at(-1);
       return {
         rows: images.map((image) =>
           presentImage(image, user.username, image.tags, (key) => context.mediaPath(key)),
         ),
-        next: images.at(-1)?.id ?? after,
+        next: last ? UserDataQueries.imageCursor(last) : after,
       };
     });
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UserDataQueries } from '@app/database';
+import { type ImageCursor, UserDataQueries } from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../../media/media-storage.js';
 import { pagesOf } from '../archive-files.js';
 import {
@@ -30,9 +30,10 @@ export class MediaSection implements ExportSection {
     if (!context.includeMedia) return;
     const { user } = context;
     if (user.profile.avatar) yield this.entry(user.profile.avatar);
-    const pages = pagesOf(0, async (after: number) => {
+    const pages = pagesOf(null as ImageCursor | null, async (after) => {
       const rows = await this.data.images(user.id, after, EXPORT_PAGE_SIZE);
-      return { rows, next: rows.at(-1)?.id ?? after };
+      const last = rows.at(-1);
+      return { rows, next: last ? UserDataQueries.imageCursor(last) : after };
     });
     for await (const images of pages) {
       for (const image of images) {
