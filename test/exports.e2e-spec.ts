@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import sharp from 'sharp';
+import { ExportsService } from '../apps/server/src/exports/exports.service.js';
 import { ExportsSweep } from '../apps/server/src/exports/exports.sweep.js';
 import { generatedImage } from './factories/image.factory.js';
 import { insertPost, insertSchedule } from './factories/schedule-rows.factory.js';
@@ -402,15 +403,17 @@ describe('/api/exports/', () => {
       'SELECT storage_key FROM data_exports WHERE id = $1',
       [id],
     );
+    // Each export has a folder of its own: `exports/<user>/<export>/<uuid>.zip`.
+    expect(path.dirname(key)).toBe(`exports/${user.id}/${id}`);
     const folder = path.join(app.config.mediaRoot, 'exports', String(user.id));
-    expect(await readdir(folder)).toContain(path.basename(key));
+    expect(await readdir(path.join(folder, String(id)))).toEqual([path.basename(key)]);
     await app.dataSource.query(
       `UPDATE data_exports SET expires_at = now() - interval '1 second' WHERE id = $1`,
       [id],
     );
     const outcome = await app.app.get(ExportsSweep).tick();
     expect(outcome.expired).toBeGreaterThanOrEqual(1);
-    expect(await readdir(folder)).not.toContain(path.basename(key));
+    expect(await readdir(folder)).not.toContain(String(id));
     const { body } = await get(user, id).expect(200);
     expect(body).toMatchObject({ status: 'expired', download_url: null });
     // The URL handed out before is refused (its file is gone; its signature expires with it).
@@ -418,6 +421,30 @@ describe('/api/exports/', () => {
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.body.toString('utf8'))).toMatchObject({ status: 404 });
   });
+
+  it('a build run again after its worker died starts over and clears what the first left', async () => {
+    const other = await registerUser(app);
+    const [row] = await app.dataSource.query(
+      `INSERT INTO data_exports (user_id, status, attempts, started_at) VALUES ($1, 'running', 1, now())
+       RETURNING id`,
+      [other.id],
+    );
+    const folder = path.join(app.config.mediaRoot, 'exports', String(other.id), String(row.id));
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'half-written.zip.0000.tmp'), Buffer.alloc(1000));
+    // What Bull does with a stalled job: the same job runs again.
+    await app.app.get(ExportsService).enqueue(row.id);
+    const ready = await waitForExport(other, row.id);
+    expect(ready).toMatchObject({ status: 'ready', progress: 100 });
+    const files = await readdir(folder);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f-]{36}\.zip$/);
+    const [{ attempts }] = await app.dataSource.query(
+      'SELECT attempts FROM data_exports WHERE id = $1',
+      [row.id],
+    );
+    expect(attempts).toBe(2);
+  }, 60_000);
 
   it('a failed build is failed with a reason and leaves no file', async () => {
     const other = await registerUser(app);
@@ -428,7 +455,6 @@ describe('/api/exports/', () => {
       [other.id, `images/${other.id}/broken/master.png`],
     );
     expect(image.id).toBeGreaterThan(0);
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(path.join(app.config.mediaRoot, `images/${other.id}/broken/master.png`), {
       recursive: true,
     });

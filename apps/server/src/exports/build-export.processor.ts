@@ -26,9 +26,16 @@ class ExportGone extends Error {
 
 export const exportJobId = (exportId: number) => `build-export:${exportId}`;
 
+/**
+ * The folder of one export's files: whatever a build leaves there (a killed worker's temporary
+ * file included) goes with the folder when the build fails, starts again or expires.
+ */
+export const exportFolder = (row: Pick<DataExport, 'id' | 'userId'>) =>
+  `exports/${row.userId}/${row.id}/`;
+
 /** The key of one build's ZIP: a new one per attempt, so a retry never meets a half-written file. */
 export const exportKey = (row: Pick<DataExport, 'id' | 'userId'>) =>
-  `exports/${row.userId}/${row.id}-${randomUUID()}.zip`;
+  `${exportFolder(row)}${randomUUID()}.zip`;
 
 /**
  * Worker role: builds one export. Claims it (pending → running), streams the ZIP into storage
@@ -56,13 +63,15 @@ export class BuildExportProcessor {
   async build({ exportId }: JobPayloads[JobName.BuildExport]): Promise<void> {
     const row = await this.exports.claim(exportId);
     if (!row) return;
+    // An earlier attempt's leftovers (its worker killed mid-write).
+    await this.storage.deletePrefix(exportFolder(row));
     const key = exportKey(row);
     let size: number;
     try {
       const context = await this.context(row);
       size = await writeExportArchive(this.storage, key, this.sections, context);
     } catch (error) {
-      await this.storage.delete(key).catch(() => undefined);
+      await this.storage.deletePrefix(exportFolder(row)).catch(() => undefined);
       if (error instanceof ExportGone) return;
       const reason = (error as Error).message || 'The archive could not be written.';
       this.logger.error(`Export ${exportId} failed: ${(error as Error).stack ?? reason}`);
@@ -84,7 +93,7 @@ export class BuildExportProcessor {
       return marked;
     });
     // Cancelled while the file was written (its owner deleted the account): no file outlives it.
-    if (!ready) await this.storage.delete(key);
+    if (!ready) await this.storage.deletePrefix(exportFolder(row));
   }
 
   private async context(row: DataExport): Promise<ExportContext> {

@@ -6,7 +6,7 @@ import { DataExportQueries, withTryAdvisoryLock } from '@app/database';
 import { JobQueue } from '../jobs/job-queue.service.js';
 import { JobName } from '../jobs/job.types.js';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
-import { exportJobId } from './build-export.processor.js';
+import { exportFolder, exportJobId } from './build-export.processor.js';
 import { ExportsService } from './exports.service.js';
 
 const SWEEP_LOCK = 727_410;
@@ -46,7 +46,7 @@ export class ExportsSweep {
     let expired = 0;
     for (const row of await this.exports.expiredReady(now, BATCH)) {
       try {
-        if (row.storageKey) await this.storage.delete(row.storageKey);
+        await this.storage.deletePrefix(exportFolder(row));
         await this.exports.markExpired(row.id);
         expired++;
       } catch (error) {
@@ -64,8 +64,12 @@ export class ExportsSweep {
       const state = job ? await job.getState() : 'missing';
       const live = state !== 'missing' && state !== 'completed' && state !== 'failed';
       if (row.status === 'running' && row.updatedAt < staleRunning && !live) {
-        if (await this.exports.markFailed(row.id, 'The build was interrupted; start a new export.'))
+        if (
+          await this.exports.markFailed(row.id, 'The build was interrupted; start a new export.')
+        ) {
+          await this.storage.deletePrefix(exportFolder(row)).catch(() => undefined);
           failed++;
+        }
         continue;
       }
       if (row.status !== 'pending' || live) continue;
