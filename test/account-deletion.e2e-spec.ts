@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSource } from 'typeorm';
+import { MediaPurgeSweep } from '../apps/server/src/auth/media-purge.sweep.js';
 import { REDIS } from '../apps/server/src/redis/redis.module.js';
 import { connectAccount, inSeconds, userWithValidatedImage } from './factories/post.factory.js';
 import { insertSchedule } from './factories/schedule-rows.factory.js';
@@ -240,6 +241,19 @@ describe('DELETE /api/auth/me/', () => {
       expect.arrayContaining(['users.id', 'scheduled_posts.user_id', 'data_exports.user_id']),
     );
   }, 90_000);
+
+  it('retries a media purge that failed until its files are gone', async () => {
+    const folder = path.join(app.config.mediaRoot, 'images', '2000000001', '5');
+    await mkdir(folder, { recursive: true });
+    await writeFile(path.join(folder, 'left.png'), Buffer.alloc(10));
+    await app.dataSource.query(
+      `INSERT INTO media_purges (prefix, attempts, last_error) VALUES ('images/2000000001/', 1, 'store unreachable')`,
+    );
+    expect(await app.app.get(MediaPurgeSweep).tick()).toBeGreaterThanOrEqual(1);
+    expect(await filesUnder(path.join(app.config.mediaRoot, 'images', '2000000001'))).toEqual([]);
+    const [{ n }] = await app.dataSource.query('SELECT count(*)::int AS n FROM media_purges');
+    expect(n).toBe(0);
+  });
 
   it("ends a staff member's admin sessions with the account", async () => {
     const staff = await staffUser(app);

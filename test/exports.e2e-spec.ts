@@ -446,6 +446,19 @@ describe('/api/exports/', () => {
     expect(attempts).toBe(2);
   }, 60_000);
 
+  it('the sweep queues a pending export whose job was lost, and it is built', async () => {
+    const other = await registerUser(app);
+    // Committed, but its enqueue never happened (Redis was down): a minute later, still pending.
+    const [row] = await app.dataSource.query(
+      `INSERT INTO data_exports (user_id, status, updated_at) VALUES ($1, 'pending', now() - interval '2 minutes')
+       RETURNING id`,
+      [other.id],
+    );
+    const outcome = await app.app.get(ExportsSweep).tick();
+    expect(outcome.requeued).toBeGreaterThanOrEqual(1);
+    expect(await waitForExport(other, row.id)).toMatchObject({ status: 'ready' });
+  }, 60_000);
+
   it('a failed build is failed with a reason and leaves no file', async () => {
     const other = await registerUser(app);
     // A media file named by an image row but unreadable: a directory where the file should be.
