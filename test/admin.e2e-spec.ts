@@ -152,6 +152,7 @@ describe('administration: sign-in and access', () => {
     expect(names).toEqual([
       'analytics',
       'events',
+      'exports',
       'images',
       'mail',
       'maintenance',
@@ -1047,6 +1048,7 @@ describe('administration: dashboard', () => {
     expect(Object.keys(body.queues).sort()).toEqual([
       'analytics',
       'events',
+      'exports',
       'images',
       'mail',
       'maintenance',

@@ -203,6 +203,8 @@ describe('Idempotency-Key on the creating POSTs', () => {
     '/api/scheduler/schedules/',
     '/api/scheduler/accounts/',
     '/api/webhooks/',
+    // Its behaviour (202, one running export per user) is tested in exports.e2e-spec.ts.
+    '/api/exports/',
   ])('documents the header, 409 and 422 in OpenAPI on POST %s', async (path) => {
     const { body } = await app.http().get('/api/docs-json').expect(200);
     const paths = body.paths as Record<string, Record<string, Record<string, unknown>>>;

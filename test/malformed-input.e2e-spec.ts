@@ -70,10 +70,17 @@ describe('malformed input', () => {
         true,
       ],
       ['post', '/api/webhooks/', { url: 'https://93.184.215.14/hooks' }, true],
+      ['post', '/api/exports/', { include_media: false }, true],
+      ['delete', '/api/auth/me/', { password: 'not-the-password' }, true],
     ] as const;
 
   /** Sends a raw JSON text, as a client that builds its own would. */
-  function sendRaw(method: 'post' | 'patch', path: string, json: string, withToken: boolean) {
+  function sendRaw(
+    method: 'post' | 'patch' | 'delete',
+    path: string,
+    json: string,
+    withToken: boolean,
+  ) {
     const request = app.http()[method](path).set('Content-Type', 'application/json');
     return (withToken ? request.set(bearer(user.access)) : request).send(json);
   }
@@ -172,12 +179,13 @@ describe('malformed input', () => {
           { url: 'https://93.184.215.14/hooks', description: 'Or\udc00ders' },
           'description',
         ],
+        ['delete', '/api/auth/me/', { password: 'pa\ud800ss' }, 'password'],
       ];
       for (const [method, path, body, field] of cases) {
         // JSON.stringify writes a lone surrogate as its `\ud800` escape, as such clients send it.
         const json = JSON.stringify(body);
         expect(json).toMatch(/\\ud[89a-f]/);
-        const response = await sendRaw(method as 'post' | 'patch', path, json, true);
+        const response = await sendRaw(method as 'post' | 'patch' | 'delete', path, json, true);
         expect({ path, status: response.status }).toEqual({ path, status: 400 });
         expectFieldError(response, field);
       }

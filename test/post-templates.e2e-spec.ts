@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PostTemplateQueries } from '@app/database';
 import { ScheduleRunner } from '../apps/server/src/scheduler/schedule-runner.js';
-import { templatesForExport } from '../apps/server/src/scheduler/templates.presenter.js';
 import { insertImages } from './factories/image.factory.js';
 import { insertAccount } from './factories/schedule-rows.factory.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
@@ -201,17 +199,6 @@ describe('/api/scheduler/templates/', () => {
       for (const id of ['abc', '0', '99999999999', '0x10'])
         expectProblem(await api().get(`${id}/`), 404);
     });
-  });
-
-  it('gives the export every template of the user in the API’s shape, batch after batch', async () => {
-    const user = await registerUser(app);
-    const made = [];
-    for (const name of ['One', 'Two', 'Three'])
-      made.push((await api(user).post(template({ name })).expect(201)).body);
-    const exported = [];
-    for await (const row of templatesForExport(app.app.get(PostTemplateQueries), user.id, 2))
-      exported.push(row);
-    expect(exported).toEqual(made);
   });
 
   it('lists and shows templates in AdminJS', async () => {

@@ -139,7 +139,11 @@ export interface paths {
         get: operations["AuthController_me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete your account
+         * @description Deletes the account for good, after checking its password: scheduled posts are cancelled (none is published afterwards), recurring schedules stopped, every token revoked (this access token stops working at once), and every row and media file of the account removed (images and their renditions, avatar, exports, posts, schedules, accounts, webhooks and their deliveries, events). No event is sent: the webhooks go with the account. A wrong password is 400 naming `password` and changes nothing; wrong passwords count as failed sign-ins (429 past the limit). Download an export first (`POST exports/`) to keep a copy of your data.
+         */
+        delete: operations["AuthController_deleteAccount"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1097,6 +1101,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/exports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your exports
+         * @description Your exports, newest first, paginated.
+         */
+        get: operations["ExportsController_list"];
+        put?: never;
+        /**
+         * Export your data
+         * @description Starts building a ZIP of your data: profile.json, images.json and images.csv, tags.json, posts.json and posts.csv, analytics.csv, schedules.json, templates.json, webhooks.json (never a secret or a token) and, with `include_media`, the image files and the avatar under `media/`. Each JSON file holds what the API answers for those objects, its URL fields naming the files’ paths in the archive. The answer is the pending export: poll `GET exports/{id}/` for its progress; once `ready` it has a signed `download_url` valid 24 hours, you are emailed and an `export.ready` event is sent. After 24 hours the file is deleted and the export is `expired`. One export per user can be pending or running at a time (409 otherwise). Send an `Idempotency-Key` header to make a retry safe.
+         */
+        post: operations["ExportsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exports/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read an export
+         * @description One of your exports: its status and progress and, once ready, its size, signed download URL and when that expires. Another user’s export is 404.
+         */
+        get: operations["ExportsController_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1408,6 +1456,13 @@ export interface components {
             new_password: string;
             /** @example Green-Harbour-Lantern-43 */
             new_password2: string;
+        };
+        DeleteAccountDto: {
+            /**
+             * @description Your current password: deleting the account takes it, as changing it does.
+             * @example correct horse battery
+             */
+            password: string;
         };
         PasswordResetRequestDto: {
             /** @example alice@example.com */
@@ -2721,6 +2776,62 @@ export interface components {
              */
             delivered_at: string | null;
         };
+        CreateExportDto: {
+            /**
+             * @description Also put the image files (originals, masters, renditions, thumbnails) and the avatar under `media/` in the archive. Without it the archive holds the data only, and its URL fields still name `media/…` paths. Default: `false`.
+             * @example true
+             */
+            include_media?: boolean;
+        };
+        ExportResponse: {
+            /** @example 12 */
+            id: number;
+            /**
+             * @description `pending` (queued), `running` (being built), `ready` (download it), `failed` (see `error`), `expired` (the file was deleted after 24 hours).
+             * @example ready
+             * @enum {string}
+             */
+            status: "pending" | "running" | "ready" | "failed" | "expired";
+            /** @example true */
+            include_media: boolean;
+            /**
+             * @description Percent of the rows and files written; 100 once ready.
+             * @example 100
+             */
+            progress: number;
+            /**
+             * Format: int64
+             * @description Bytes of the ZIP once ready; null before, and once failed.
+             * @example 52428800
+             */
+            size: number | null;
+            /**
+             * @description Signed URL of the ZIP while `ready`, valid until `expires_at`; null otherwise. The archive holds profile.json, images.json/.csv, tags.json, posts.json/.csv, analytics.csv, schedules.json, templates.json, webhooks.json and, when asked, media/.
+             * @example https://api.example.com/media/exports/1/12-3f1c….zip?expires=1796090400&signature=Kq3…
+             */
+            download_url: string | null;
+            /**
+             * Format: date-time
+             * @description When the link expires and the file is deleted (24 hours after it was ready).
+             * @example 2026-12-08T18:00:00.000Z
+             */
+            expires_at: string | null;
+            /**
+             * @description Why the export failed; empty otherwise.
+             * @example
+             */
+            error: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T17:58:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-12-07T18:00:00.000Z
+             */
+            finished_at: string | null;
+        };
         ProblemResponse: {
             /** @example urn:image-automation:problem:validation_error */
             type: string;
@@ -3109,6 +3220,69 @@ export interface operations {
             };
             /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    AuthController_deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["DeleteAccountDto"];
+            };
+        };
+        responses: {
+            /** @description The account and all its data are deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7139,6 +7313,191 @@ export interface operations {
             };
             /** @description Valid request, wrong state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ExportsController_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 42 */
+                        count: number;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/?page=3
+                         */
+                        next: string | null;
+                        /**
+                         * Format: uri
+                         * @example http://localhost:3000/api/images/
+                         */
+                        previous: string | null;
+                        results: components["schemas"]["ExportResponse"][];
+                    };
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ExportsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any string of at most 255 characters, chosen by the client, per user and kept 24 hours: the same key with the same body answers the first answer again (same status, same object, nothing created twice); with another body it is 422; while the first request with it still runs, 409. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "include_media": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateExportDto"];
+            };
+        };
+        responses: {
+            /** @description The export, pending. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportResponse"];
+                };
+            };
+            /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /**
+             * @description Valid request, wrong state.
+             *
+             *     A request with this Idempotency-Key is still running.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Body in a content type the endpoint does not read. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description This Idempotency-Key was used with another body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    ExportsController_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportResponse"];
+                };
+            };
+            /** @description Missing, malformed, expired, revoked or wrong-type token, or bad credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such object, or another user's. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ import { AdminPanelModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config.module.js';
 import { EventsModule } from './events/events.module.js';
+import { ExportsModule } from './exports/exports.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ContentTypeGuard } from './http/content-type.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
@@ -70,6 +71,7 @@ export class AppModule {
         ImagesModule,
         SchedulerModule,
         WebhooksModule,
+        ExportsModule,
         AdminPanelModule.forRoot(config),
       ],
       providers: [

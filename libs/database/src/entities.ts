@@ -1,3 +1,5 @@
+import { DataExport } from './data-export/data-export.entity.js';
+import { MediaPurge } from './media-purge/media-purge.entity.js';
 import { OutboxEvent } from './event/event.entity.js';
 import { GeneratedImage } from './generated-image/generated-image.entity.js';
 import { ImageGenerationHistory } from './image-generation-history/image-generation-history.entity.js';
@@ -43,4 +45,6 @@ export const ENTITIES = [
   SentMail,
   PasswordResetToken,
   PostTemplate,
+  DataExport,
+  MediaPurge,
 ];

@@ -1,5 +1,9 @@
+import { AccountDeletionQueries } from './user/account-deletion.queries.js';
 import { AdminDashboardQueries } from './admin-dashboard.queries.js';
 import { AnalyticsRollupQueries } from './post-analytics/analytics-rollup.queries.js';
+import { DataExportQueries } from './data-export/data-export.queries.js';
+import { UserDataQueries } from './data-export/user-data.queries.js';
+import { MediaPurgeQueries } from './media-purge/media-purge.queries.js';
 import { EventQueries } from './event/event.queries.js';
 import { GeneratedImageQueries } from './generated-image/generated-image.queries.js';
 import { ImageGenerationHistoryQueries } from './image-generation-history/image-generation-history.queries.js';
@@ -45,4 +49,8 @@ export const QUERIES = [
   SentMailQueries,
   WeeklyDigestQueries,
   PostTemplateQueries,
+  DataExportQueries,
+  UserDataQueries,
+  MediaPurgeQueries,
+  AccountDeletionQueries,
 ];

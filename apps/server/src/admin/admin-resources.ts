@@ -36,6 +36,9 @@ import {
   ScheduledPost,
   ScheduleRun,
   SentMail,
+  DataExport,
+  EXPORT_STATUSES,
+  MediaPurge,
   SOCIAL_PLATFORMS,
   SocialAccount,
   TokenFamily,
@@ -155,6 +158,38 @@ export function resourceSpecs({ images, posts, schedules }: AdminServices): Admi
         status: { availableValues: choices(MAIL_STATUSES) },
         error: { type: 'textarea' },
       },
+    },
+    {
+      // Data exports, read-only: an admin sees who exported what and how it went, never the file
+      // (its storage key opens nothing without a signature).
+      entity: DataExport,
+      group: ADMIN_GROUPS.Users,
+      list: [
+        'id',
+        'userId',
+        'status',
+        'includeMedia',
+        'progress',
+        'size',
+        'expiresAt',
+        'createdAt',
+      ],
+      filter: ['userId', 'status', 'createdAt', 'expiresAt'],
+      sort: newestFirst,
+      properties: {
+        status: { availableValues: choices(EXPORT_STATUSES) },
+        error: { type: 'textarea' },
+      },
+      hidden: ['storageKey'],
+    },
+    {
+      // Media folders of deleted accounts still to delete (a failed deletion, retried by the
+      // sweep); normally empty. Read-only.
+      entity: MediaPurge,
+      group: ADMIN_GROUPS.Users,
+      list: ['id', 'prefix', 'attempts', 'lastError', 'createdAt'],
+      sort: newestFirst,
+      properties: { lastError: { type: 'textarea' } },
     },
     {
       entity: PasswordResetToken,

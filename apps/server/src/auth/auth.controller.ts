@@ -1,6 +1,7 @@
 import {
   Body,
   Controller,
+  Delete,
   Get,
   HttpCode,
   Patch,
@@ -15,6 +16,7 @@ import {
   ApiBearerAuth,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -34,9 +36,11 @@ import {
   TokenPairResponse,
   UserResponse,
 } from './auth.presenter.js';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { AuthService, type UserWithProfile } from './auth.service.js';
 import { CurrentUser } from './current-user.decorator.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
+import { DeleteAccountDto } from './dto/delete-account.dto.js';
 import { LoginDto } from './dto/login.dto.js';
 import { PatchProfileDto, PutProfileDto } from './dto/profile.dto.js';
 import { LogoutDto, RefreshDto } from './dto/refresh.dto.js';
@@ -50,6 +54,7 @@ export class AuthController {
     private readonly auth: AuthService,
     private readonly profiles: ProfileService,
     private readonly signer: MediaUrlSigner,
+    private readonly deletion: AccountDeletionService,
   ) {}
 
   @Public()
@@ -203,6 +208,24 @@ export class AuthController {
   ): Promise<MessageResponse> {
     await this.auth.changePassword(user.id, dto);
     return { message: 'Password changed successfully. Sign in again with the new password.' };
+  }
+
+  @Delete('me')
+  @ApiOperation({
+    summary: 'Delete your account',
+    description:
+      'Deletes the account for good, after checking its password: scheduled posts are cancelled (none is published afterwards), recurring schedules stopped, every token revoked (this access token stops working at once), and every row and media file of the account removed (images and their renditions, avatar, exports, posts, schedules, accounts, webhooks and their deliveries, events). No event is sent: the webhooks go with the account. A wrong password is 400 naming `password` and changes nothing; wrong passwords count as failed sign-ins (429 past the limit). Download an export first (`POST exports/`) to keep a copy of your data.',
+  })
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiNoContentResponse({ description: 'The account and all its data are deleted.' })
+  @ApiProblems(400, 401, 415, 429)
+  async deleteAccount(
+    @CurrentUser() user: UserWithProfile,
+    @Body() dto: DeleteAccountDto,
+    @Req() request: Request,
+  ): Promise<void> {
+    await this.deletion.delete(user.id, user.username, dto.password, request.ip ?? 'unknown');
   }
 
   private async updateProfile(

@@ -4,12 +4,14 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '@app/common';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { AddressRateLimit } from './address-rate-limit.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { LoginThrottle } from './login-throttle.service.js';
+import { MediaPurgeSweep } from './media-purge.sweep.js';
 import { PasswordResetController } from './password-reset.controller.js';
 import { PasswordResetService } from './password-reset.service.js';
 import { ProfileService } from './profile.service.js';
@@ -51,6 +53,8 @@ import { TokenPurgeJob } from './token-purge.job.js';
     AddressRateLimit,
     TokenPurgeJob,
     PasswordResetService,
+    AccountDeletionService,
+    MediaPurgeSweep,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
   exports: [AuthService],

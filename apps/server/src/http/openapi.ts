@@ -25,6 +25,11 @@ const TAGS: { name: string; description: string }[] = [
       'Your endpoints that receive every event as a signed POST (Standard Webhooks), their secrets, delivery log and redelivery.',
   },
   {
+    name: 'exports',
+    description:
+      'A ZIP of all your data (JSON and CSV as the API answers them, and your image files if asked), built in the background, downloadable for 24 hours through a signed link.',
+  },
+  {
     name: 'mail',
     description:
       'Email notifications: the one-click unsubscribe link every notification carries (RFC 8058).',

@@ -14,6 +14,8 @@ export enum QueueName {
   Webhooks = 'webhooks',
   /** Outgoing mail, apart from everything else: an SMTP server's slowness delays nothing but mail. */
   Mail = 'mail',
+  /** Data exports: a long ZIP build must never hold up anything else. */
+  Exports = 'exports',
 }
 
 export enum JobName {
@@ -28,6 +30,7 @@ export enum JobName {
   /** A password reset asked for: the lookup happens here, not in the request (no enumeration). */
   PasswordResetRequested = 'mail.password-reset-requested',
   WeeklyDigest = 'mail.weekly-digest',
+  BuildExport = 'exports.build',
 }
 
 export interface JobPayloads {
@@ -59,6 +62,8 @@ export interface JobPayloads {
   [JobName.PasswordResetRequested]: { sealedEmail: string; requestedAt: string };
   /** `week` is the Monday (local date) the digest's week starts on. */
   [JobName.WeeklyDigest]: { userId: number; week: string };
+  /** The export row says the rest (its owner, include_media); a finished one makes the job a no-op. */
+  [JobName.BuildExport]: { exportId: number };
 }
 
 export const QUEUE_OF: Record<JobName, QueueName> = {
@@ -72,6 +77,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   [JobName.SendMail]: QueueName.Mail,
   [JobName.PasswordResetRequested]: QueueName.Mail,
   [JobName.WeeklyDigest]: QueueName.Mail,
+  [JobName.BuildExport]: QueueName.Exports,
 };
 
 /**

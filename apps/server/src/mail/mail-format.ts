@@ -50,3 +50,17 @@ export function excerpt(value: unknown, max = 140): string {
 export function text(value: unknown, fallback = ''): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : fallback;
 }
+
+/** Bytes for people: `52.4 MB`. */
+export function byteSize(value: unknown): string {
+  const bytes = typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  if (bytes < 1000) return `${bytes} bytes`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let amount = bytes / 1000;
+  let unit = 0;
+  while (amount >= 1000 && unit < units.length - 1) {
+    amount /= 1000;
+    unit++;
+  }
+  return `${amount.toFixed(1)} ${units[unit]}`;
+}

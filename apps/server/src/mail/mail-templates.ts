@@ -16,6 +16,7 @@ export const MAIL_TEMPLATES = [
   'schedule-run-skipped',
   'webhook-disabled',
   'weekly-digest',
+  'export-ready',
 ] as const;
 export type MailTemplateName = (typeof MAIL_TEMPLATES)[number];
 

@@ -1,25 +1,34 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   type EmailNotificationKind,
+  type MailKind,
   type MailRecipient,
   NotificationPreferenceQueries,
 } from '@app/database';
 import { EventConsumers } from '../events/event-consumers.js';
 import type { DomainEvent, EventConsumer, OwnerNotifier } from '../events/event.types.js';
-import { excerpt, localTime, platformName, text } from './mail-format.js';
+import { byteSize, excerpt, localTime, platformName, text } from './mail-format.js';
 import type { MailTemplateName } from './mail-templates.js';
 import { Mailer } from './mailer.service.js';
 import type { TemplateParams } from './template-renderer.js';
 
 interface Notification {
-  kind: EmailNotificationKind;
+  kind: MailKind;
+  /**
+   * The profile switch that turns it off (and that its one-click unsubscribe turns off); null
+   * for the answer to something the user asked for (an export), always sent.
+   */
+  preference: EmailNotificationKind | null;
   template: MailTemplateName;
   params: (recipient: MailRecipient) => TemplateParams;
+  /** Values that are secrets (a download link): sealed in the job. */
+  secrets?: TemplateParams;
 }
 
 /**
  * The email side of the events: a failed post (or one whose outcome is unknown), an account to
- * reconnect and a skipped run each mail their owner when the profile's switch is on. The outbox
+ * reconnect and a skipped run each mail their owner when the profile's switch is on. An export
+ * ready mails its owner whatever the switches (they asked for it). The outbox
  * hands an event over at least once; the sent-mail log's dedupe key `event:<id>` makes the mail
  * once-only. Also the OwnerNotifier the webhooks call when they disable an endpoint.
  */
@@ -54,6 +63,7 @@ export class EmailNotifications implements EventConsumer, OwnerNotifier, OnModul
       userId,
       {
         kind: 'webhook_disabled',
+        preference: 'webhook_disabled',
         template: 'webhook-disabled',
         params: () => ({ endpoint_id: endpoint.id, endpoint_url: endpoint.url, reason }),
       },
@@ -63,7 +73,8 @@ export class EmailNotifications implements EventConsumer, OwnerNotifier, OnModul
 
   private async notify(userId: number, notification: Notification, dedupeKey: string) {
     const recipient = await this.preferences.recipient(userId);
-    if (!recipient?.isActive || !recipient.notifications[notification.kind]) return;
+    if (!recipient?.isActive) return;
+    if (notification.preference && !recipient.notifications[notification.preference]) return;
     await this.mailer.queueMail({
       userId,
       to: recipient.email,
@@ -73,8 +84,9 @@ export class EmailNotifications implements EventConsumer, OwnerNotifier, OnModul
         name: recipient.firstName || recipient.username,
         ...notification.params(recipient),
       },
+      secrets: notification.secrets,
       dedupeKey,
-      unsubscribe: notification.kind,
+      unsubscribe: notification.preference ?? undefined,
     });
   }
 }
@@ -86,6 +98,7 @@ function notificationFor(event: DomainEvent): Notification | null {
     case 'post.failed':
       return {
         kind: 'post_failed',
+        preference: 'post_failed',
         template: 'post-failed',
         params: (recipient) => ({
           platform_name: platformName(data.platform),
@@ -100,6 +113,7 @@ function notificationFor(event: DomainEvent): Notification | null {
     case 'account.reconnect_required':
       return {
         kind: 'account_reconnect_required',
+        preference: 'account_reconnect_required',
         template: 'account-reconnect-required',
         params: () => ({
           platform_name: platformName(data.platform),
@@ -114,6 +128,7 @@ function notificationFor(event: DomainEvent): Notification | null {
       const isRun = run === data && typeof data.schedule === 'number';
       return {
         kind: 'schedule_run_skipped',
+        preference: 'schedule_run_skipped',
         template: 'schedule-run-skipped',
         params: (recipient) => ({
           schedule_name: text(data.name) || 'Recurring schedule',
@@ -126,6 +141,20 @@ function notificationFor(event: DomainEvent): Notification | null {
         }),
       };
     }
+    case 'export.ready':
+      // The answer to the user's own request: sent whatever the notification switches say.
+      return {
+        kind: 'export_ready',
+        preference: null,
+        template: 'export-ready',
+        params: (recipient) => ({
+          export_id: text(data.id),
+          size: byteSize(data.size),
+          with_media: data.include_media === true,
+          expires_at: localTime(data.expires_at, recipient.timezone),
+        }),
+        secrets: { download_url: text(data.download_url) },
+      };
     default:
       return null;
   }

@@ -1,10 +1,15 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { isSafeMediaKey, type MediaFile, type MediaStorage } from './media-storage.js';
+import {
+  isSafeMediaKey,
+  isSafeMediaPrefix,
+  type MediaFile,
+  type MediaStorage,
+} from './media-storage.js';
 
 interface Cached {
   file: MediaFile;
@@ -63,12 +68,20 @@ export class LocalMediaStorage implements MediaStorage {
     this.forget(target);
   }
 
-  async putStream(key: string, source: Readable): Promise<void> {
+  /** Into a temporary file beside the target, renamed once complete; removed on any failure. */
+  async putStream(key: string, source: Readable): Promise<number> {
     const target = this.pathOf(key);
     await mkdir(path.dirname(target), { recursive: true });
     const temporary = `${target}.${randomUUID()}.tmp`;
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
     try {
-      await pipeline(source, createWriteStream(temporary));
+      await pipeline(source, counter, createWriteStream(temporary));
       this.writes += 1;
       await rename(temporary, target);
     } catch (error) {
@@ -76,6 +89,17 @@ export class LocalMediaStorage implements MediaStorage {
       throw error;
     }
     this.forget(target);
+    return size;
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!isSafeMediaPrefix(prefix)) throw new Error(`Unsafe media prefix: ${prefix}`);
+    const folder = path.join(this.root, prefix);
+    this.writes += 1;
+    await rm(folder, { recursive: true, force: true });
+    for (const cached of [...this.cache.keys()]) {
+      if (cached.startsWith(folder)) this.forget(cached);
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -109,6 +133,18 @@ export class LocalMediaStorage implements MediaStorage {
       return this.touch(target, cached);
     }
     return this.load(target);
+  }
+
+  async readStream(key: string): Promise<Readable | null> {
+    const target = this.pathOf(key);
+    let handle;
+    try {
+      handle = await open(target, 'r');
+    } catch {
+      return null;
+    }
+    // The stream owns the descriptor: the file cannot be swapped between a check and the read.
+    return handle.createReadStream();
   }
 
   /** Most recently used goes last: the first entries are the ones to drop. */

@@ -105,6 +105,9 @@ export class MediaRequestHandler {
       return;
     }
     response.setHeader('Content-Type', contentTypeOf(key));
+    // An export's archive is saved, not shown.
+    if (key.toLowerCase().endsWith('.zip'))
+      response.setHeader('Content-Disposition', 'attachment; filename="export.zip"');
     response.setHeader('Content-Length', file.size);
     response.statusCode = 200;
     if (request.method === 'HEAD') {

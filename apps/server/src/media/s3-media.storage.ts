@@ -1,9 +1,11 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -12,6 +14,7 @@ import type { S3Settings } from '@app/common';
 import {
   contentTypeOf,
   isSafeMediaKey,
+  isSafeMediaPrefix,
   type MediaFile,
   type MediaStorage,
 } from './media-storage.js';
@@ -63,8 +66,60 @@ export class S3MediaStorage implements MediaStorage {
     await this.upload(key, bytes);
   }
 
-  async putStream(key: string, source: Readable): Promise<void> {
-    await this.upload(key, source);
+  /** A multipart upload, aborted by lib-storage when the source or a part fails: whole or nothing. */
+  async putStream(key: string, source: Readable): Promise<number> {
+    let size = 0;
+    const counted = source.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+    );
+    source.once('error', (error) => counted.destroy(error));
+    await this.upload(key, counted);
+    return size;
+  }
+
+  /** Every object under `prefix` (a folder: `images/42/`), listed and deleted 1,000 at a time. */
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!isSafeMediaPrefix(prefix)) throw new Error(`Unsafe media prefix: ${prefix}`);
+    this.writes += 1;
+    for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.forget(key);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.settings.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
+      );
+      const keys = (page.Contents ?? []).map((object) => ({ Key: object.Key! }));
+      if (keys.length > 0)
+        await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.settings.bucket,
+            Delete: { Objects: keys, Quiet: true },
+          }),
+        );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** The object's body as a stream, past the serving cache (a bulk read); null when missing. */
+  async readStream(key: string): Promise<Readable | null> {
+    this.check(key);
+    try {
+      const answer = await this.client.send(
+        new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      );
+      return answer.Body as Readable;
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
   }
 
   async delete(key: string): Promise<void> {

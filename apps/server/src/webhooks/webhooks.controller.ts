@@ -216,7 +216,7 @@ export class WebhooksController {
   }
 }
 
-function presentEndpoint(endpoint: WebhookEndpoint): WebhookResponse {
+export function presentEndpoint(endpoint: WebhookEndpoint): WebhookResponse {
   return {
     id: endpoint.id,
     url: endpoint.url,

@@ -12,6 +12,8 @@ import { ImageVersions1796005000000 } from './1796005000000-ImageVersions.js';
 import { EventsCreatedAtClock1796000000001 } from './1796000000001-EventsCreatedAtClock.js';
 import { PostTemplates1796006000000 } from './1796006000000-PostTemplates.js';
 import { AnalyticsSnapshotsAndRollups1796007000000 } from './1796007000000-AnalyticsSnapshotsAndRollups.js';
+import { ExportsAndMediaPurges1796008000000 } from './1796008000000-ExportsAndMediaPurges.js';
+import { ExportKeysetIndexes1796008000001 } from './1796008000001-ExportKeysetIndexes.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -29,4 +31,6 @@ export const MIGRATIONS = [
   ImageVersions1796005000000,
   PostTemplates1796006000000,
   AnalyticsSnapshotsAndRollups1796007000000,
+  ExportsAndMediaPurges1796008000000,
+  ExportKeysetIndexes1796008000001,
 ];

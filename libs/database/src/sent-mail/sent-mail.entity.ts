@@ -18,6 +18,7 @@ export const MAIL_KINDS = [
   'schedule_run_skipped',
   'webhook_disabled',
   'weekly_digest',
+  'export_ready',
 ] as const;
 export type MailKind = (typeof MAIL_KINDS)[number];
 
