@@ -8,6 +8,8 @@ import { userWithValidatedImage } from './factories/post.factory.js';
 import { bearer, type RegisteredUser } from './factories/user.factory.js';
 import { startS3Server, type TestS3Server } from './fakes/s3-server.js';
 import { ENTRY, freePort, killAll, run } from './support/spawn.js';
+import { waitFor } from './support/wait.js';
+import { unzip } from './support/zip.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
 import { testEnv } from './support/test-env.js';
 
@@ -93,6 +95,69 @@ describe('MEDIA_STORAGE=s3 (against a real S3-protocol server)', () => {
     for (const key of own) expect(left).not.toContain(key);
     expect((await fetch(image.image_url_display)).status).toBe(404);
   });
+
+  it('streams an export’s ZIP into the bucket, serves it, and deletion empties the user’s prefixes', async () => {
+    const { user: owner, imageId: own } = await userWithValidatedImage(app);
+    const created = await app
+      .http()
+      .post('/api/exports/')
+      .set(bearer(owner.access))
+      .send({ include_media: true })
+      .expect(202);
+    const ready = await waitFor(
+      async () => {
+        const { body } = await app
+          .http()
+          .get(`/api/exports/${created.body.id}/`)
+          .set(bearer(owner.access))
+          .expect(200);
+        return ['ready', 'failed'].includes(body.status) ? body : undefined;
+      },
+      30_000,
+      'the export',
+    );
+    expect(ready).toMatchObject({ status: 'ready', error: '' });
+    const archiveKey = keyOf(ready.download_url);
+    expect(await s3.keys()).toContain(archiveKey);
+    const response = await fetch(ready.download_url);
+    expect(response.status).toBe(200);
+    const archive = Buffer.from(await response.arrayBuffer());
+    expect(archive.length).toBe(ready.size);
+    expect(archive.equals(await objectBytes(s3, archiveKey))).toBe(true);
+    const files = await unzip(archive);
+    const { body: image } = await app
+      .http()
+      .get(`/api/images/${own}/`)
+      .set(bearer(owner.access))
+      .expect(200);
+    // The media in the archive are the bucket's bytes.
+    const rendition = keyOf(image.image_url_display);
+    expect(files.get(`media/${rendition}`)?.equals(await objectBytes(s3, rendition))).toBe(true);
+    expect(filesUnder(app.config.mediaRoot)).toEqual([]);
+
+    await app
+      .http()
+      .delete('/api/auth/me/')
+      .set(bearer(owner.access))
+      .send({ password: owner.password })
+      .expect(204);
+    const left = await waitFor(
+      async () => {
+        const keys = (await s3.keys()).filter(
+          (key) =>
+            key.startsWith(`images/${owner.id}/`) ||
+            key.startsWith(`exports/${owner.id}/`) ||
+            key.startsWith(`avatars/${owner.id}/`),
+        );
+        return keys.length === 0 ? keys : undefined;
+      },
+      10_000,
+      'the user’s objects to be deleted',
+    );
+    expect(left).toEqual([]);
+    // Other users' objects stay.
+    expect((await s3.keys()).some((key) => key.startsWith(`images/${user.id}/`))).toBe(true);
+  }, 60_000);
 
   it('reports the store in /api/health beside the database and Redis', async () => {
     const { body } = await app.http().get('/api/health').expect(200);
