@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@app/common';
+import { AdminPanel } from './admin/admin-panel.service.js';
 import { installBodyParsing } from './http/body-parsing.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { AppValidationPipe } from './http/validation.pipe.js';
@@ -18,9 +19,35 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
   installBodyParsing(app);
   app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();
-  const document = createOpenApiDocument(app);
-  SwaggerModule.setup('api/docs', app, document, {
+  // Built on the first request to /api/docs(-json|-yaml), not at boot (about 0.3 s of CPU that no
+  // API request needs); Swagger's module keeps it once built.
+  SwaggerModule.setup('api/docs', app, () => createOpenApiDocument(app), {
     jsonDocumentUrl: 'api/docs-json',
     yamlDocumentUrl: 'api/docs-yaml',
   });
+}
+
+/**
+ * What starts once the server listens (main.ts): the admin panel (see AdminPanel), when this
+ * process has one, a second later or at the first request to /admin.
+ */
+export function scheduleDeferredWork(app: NestExpressApplication): void {
+  adminPanelOf(app)?.startSoon();
+}
+
+/**
+ * The deferred work started now; the promise settles when the panel answers (never rejects: a
+ * failure is logged and /admin stays 503). The tests await it.
+ */
+export function startDeferredWork(app: NestExpressApplication): Promise<void> {
+  return adminPanelOf(app)?.start() ?? Promise.resolve();
+}
+
+function adminPanelOf(app: NestExpressApplication): AdminPanel | undefined {
+  try {
+    return app.get(AdminPanel, { strict: false });
+  } catch {
+    // ADMIN_ENABLED=false: the module has no panel.
+    return undefined;
+  }
 }
