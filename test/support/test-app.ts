@@ -39,7 +39,7 @@ export async function createTestApp(
      */
     providers?: { provide: string | symbol; useValue: unknown }[];
     /**
-     * false: the admin panel is not started (it answers 503 until `startDeferredWork(app.app)`);
+     * false: the admin panel is not started (it answers 503 until `startDeferredWork` or a request to /admin starts it);
      * by default it is, and awaited, as main.ts starts it right after listening.
      */
     startDeferred?: boolean;
@@ -70,7 +70,7 @@ export async function createTestApp(
   configureHttpApp(app, config);
   if (port) await app.listen(port, '127.0.0.1');
   else await app.init();
-  if (options.startDeferred !== false) await startDeferredWork(app);
+  if (options.startDeferred !== false) await startDeferredWork(app, config);
   const server = app.getHttpServer();
   return {
     app,

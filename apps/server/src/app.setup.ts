@@ -4,6 +4,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '@app/common';
 import { AdminPanel } from './admin/admin-panel.service.js';
+import { hasAdminPanel } from './admin/admin.module.js';
 import { installBodyParsing } from './http/body-parsing.js';
 import { createOpenApiDocument } from './http/openapi.js';
 import { AppValidationPipe } from './http/validation.pipe.js';
@@ -31,23 +32,19 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
  * What starts once the server listens (main.ts): the admin panel (see AdminPanel), when this
  * process has one, a second later or at the first request to /admin.
  */
-export function scheduleDeferredWork(app: NestExpressApplication): void {
-  adminPanelOf(app)?.startSoon();
+export function scheduleDeferredWork(app: NestExpressApplication, config: AppConfig): void {
+  adminPanelOf(app, config)?.startSoon();
 }
 
 /**
  * The deferred work started now; the promise settles when the panel answers (never rejects: a
  * failure is logged and /admin stays 503). The tests await it.
  */
-export function startDeferredWork(app: NestExpressApplication): Promise<void> {
-  return adminPanelOf(app)?.start() ?? Promise.resolve();
+export function startDeferredWork(app: NestExpressApplication, config: AppConfig): Promise<void> {
+  return adminPanelOf(app, config)?.start() ?? Promise.resolve();
 }
 
-function adminPanelOf(app: NestExpressApplication): AdminPanel | undefined {
-  try {
-    return app.get(AdminPanel, { strict: false });
-  } catch {
-    // ADMIN_ENABLED=false: the module has no panel.
-    return undefined;
-  }
+/** Asked only when there is one: a missing provider makes `app.get` end the process. */
+function adminPanelOf(app: NestExpressApplication, config: AppConfig): AdminPanel | undefined {
+  return hasAdminPanel(config) ? app.get(AdminPanel, { strict: false }) : undefined;
 }

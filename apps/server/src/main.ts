@@ -29,7 +29,7 @@ async function bootstrap(): Promise<void> {
       `Serving roles ${roles} on ${config.publicBaseUrl} (API docs at /api/docs)`,
     );
     // The admin panel starts once the API answers; /admin says 503 + Retry-After until it is up.
-    scheduleDeferredWork(app);
+    scheduleDeferredWork(app, config);
   } else {
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       bufferLogs: true,

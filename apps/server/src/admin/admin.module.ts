@@ -13,10 +13,15 @@ import { AdminSignIn } from './admin-sign-in.service.js';
  * ADMIN_ENABLED=false leaves it out. AdminJS itself is imported by `AdminPanel.start()`, after the
  * server listens (main.ts): no process loads it during its boot, and one without the panel never.
  */
+/** Whether this process serves the admin panel (an `api` process, unless ADMIN_ENABLED=false). */
+export function hasAdminPanel(config: AppConfig): boolean {
+  return config.admin.enabled && config.roles.has('api');
+}
+
 @Module({})
 export class AdminPanelModule {
   static forRoot(config: AppConfig): DynamicModule {
-    if (!config.admin.enabled || !config.roles.has('api')) return { module: AdminPanelModule };
+    if (!hasAdminPanel(config)) return { module: AdminPanelModule };
     return {
       module: AdminPanelModule,
       imports: [ImagesModule, SchedulerModule],
