@@ -20,7 +20,7 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
   installBodyParsing(app);
   app.useGlobalPipes(new AppValidationPipe());
   app.enableShutdownHooks();
-  // Built on the first request to /api/docs(-json|-yaml), not at boot (about 0.3 s of CPU that no
+  // Built on the first request to /api/docs(-json|-yaml), not at boot (0.1-0.2 s of CPU that no
   // API request needs); Swagger's module keeps it once built.
   SwaggerModule.setup('api/docs', app, () => createOpenApiDocument(app), {
     jsonDocumentUrl: 'api/docs-json',
