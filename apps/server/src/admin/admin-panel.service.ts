@@ -53,11 +53,6 @@ export class AdminPanel implements OnModuleInit, OnApplicationShutdown {
     app.use(ADMIN_ROOT_PATH, this.gate());
   }
 
-  /** Whether the panel answers (false while it starts, and for good if it failed to). */
-  get isReady(): boolean {
-    return this.router !== undefined;
-  }
-
   onApplicationShutdown(): void {
     clearTimeout(this.timer);
   }
