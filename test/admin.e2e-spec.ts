@@ -58,7 +58,7 @@ async function sessionRows(app: TestApp): Promise<{ sid: string; user_id: number
   );
 }
 
-describe('administration: started after the server listens', () => {
+describe('administration: started by the first request to /admin', () => {
   let app: TestApp;
   beforeAll(async () => {
     // As main.ts leaves it at listen: the panel not started yet.
@@ -74,7 +74,7 @@ describe('administration: started after the server listens', () => {
     // The API does not wait for the panel.
     await app.http().get('/api/health').expect(200);
 
-    // That request started the panel (main.ts also starts it a second after listen).
+    // That request started the panel.
     const page = await waitFor(
       async () => {
         const response = await app.http().get('/admin/login');

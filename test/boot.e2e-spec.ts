@@ -168,7 +168,7 @@ describe('server boot', () => {
       status: 'ok',
       details: { database: { status: 'up' }, redis: { status: 'up' } },
     });
-    // The admin panel starts after the API answers: 503 with Retry-After until then.
+    // The first request to /admin starts the panel: 503 with Retry-After until it is up.
     const adminLogin = await waitUntil(
       async () => {
         const response = await fetch(`http://127.0.0.1:${port}/admin/login`);

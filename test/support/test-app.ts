@@ -39,8 +39,8 @@ export async function createTestApp(
      */
     providers?: { provide: string | symbol; useValue: unknown }[];
     /**
-     * false: the admin panel is not started (it answers 503 until `startDeferredWork` or a request to /admin starts it);
-     * by default it is, and awaited, as main.ts starts it right after listening.
+     * false: the admin panel is left as a server has it after boot (the first request to /admin
+     * starts it, and 503 answers until it is up); by default it is started and awaited.
      */
     startDeferred?: boolean;
   } = {},

@@ -29,16 +29,9 @@ export function configureHttpApp(app: NestExpressApplication, config: AppConfig)
 }
 
 /**
- * What starts once the server listens (main.ts): the admin panel (see AdminPanel), when this
- * process has one, a second later or at the first request to /admin.
- */
-export function scheduleDeferredWork(app: NestExpressApplication, config: AppConfig): void {
-  adminPanelOf(app, config)?.startSoon();
-}
-
-/**
- * The deferred work started now; the promise settles when the panel answers (never rejects: a
- * failure is logged and /admin stays 503). The tests await it.
+ * What a server leaves to later, started now: the admin panel (see AdminPanel), when this process
+ * has one; a server starts it at the first request to /admin. The promise settles when the panel
+ * answers (never rejects: a failure is logged and /admin stays 503). The tests await it.
  */
 export function startDeferredWork(app: NestExpressApplication, config: AppConfig): Promise<void> {
   return adminPanelOf(app, config)?.start() ?? Promise.resolve();

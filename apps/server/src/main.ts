@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@app/common';
 import { AppModule } from './app.module.js';
-import { configureHttpApp, scheduleDeferredWork } from './app.setup.js';
+import { configureHttpApp } from './app.setup.js';
 import { runMigrations } from './boot/migrate.js';
 import { preflight, PreflightError } from './boot/preflight.js';
 
@@ -28,8 +28,7 @@ async function bootstrap(): Promise<void> {
       notices,
       `Serving roles ${roles} on ${config.publicBaseUrl} (API docs at /api/docs)`,
     );
-    // The admin panel starts once the API answers; /admin says 503 + Retry-After until it is up.
-    scheduleDeferredWork(app, config);
+    // The admin panel starts at the first request to /admin (503 + Retry-After until it is up).
   } else {
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       bufferLogs: true,

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Express, RequestHandler, Router } from 'express';
 import { buildProblem, PROBLEM_CONTENT_TYPE } from '@app/common';
@@ -9,35 +9,29 @@ import { AdminDashboard } from './admin-dashboard.service.js';
 import { ADMIN_ROOT_PATH, adminJsOptions } from './admin-options.js';
 import { AdminRouterLoader } from './admin-router.loader.js';
 
-/**
- * How long after `listen` the panel starts unless /admin is asked for first. Loading it holds the
- * event loop for about 1.5 s (module evaluation is synchronous): started at once, it delayed the
- * first answers of the API (a readiness probe's /api/health) by as much, all the gain gone.
- */
-export const ADMIN_START_DELAY_MS = 1000;
-
 /** What a client is told to wait while the panel starts (seconds). */
 export const ADMIN_STARTING_RETRY_AFTER = 2;
 
 let adapterRegistered = false;
 
 /**
- * AdminJS and the queue board at /admin, started after the server listens rather than during the
- * boot: importing `adminjs`, `@adminjs/typeorm`, `@adminjs/express` and Bull Board and building the
- * panel took about 40% of the time to the first 200 of /api/health (docs/benchmarks.md, "Boot"),
+ * AdminJS and the queue board at /admin, started by the first request to /admin rather than during
+ * the boot: importing `adminjs`, `@adminjs/typeorm`, `@adminjs/express` and Bull Board and building
+ * the panel took about 40% of the time to the first 200 of /api/health (docs/benchmarks.md, "Boot"),
  * and the API needs none of it. A gate is mounted at /admin when the modules initialise, at the
  * place the panel's router would take (after the API's routes, before Nest's 404): until `start()`
  * has built the router it answers 503 problem+json with Retry-After; then it hands every request to
- * the router. main.ts calls `startSoon()` once the server listens (the panel starts a second later,
- * or at the first request to /admin); the tests await `start()` (test/support/test-app.ts).
+ * the router. Not on a timer after `listen`: loading AdminJS holds the event loop for 1.5 s or more
+ * (module evaluation is synchronous), and API requests arriving then waited for it (the benchmarks'
+ * first requests timed out after 5 s on the loaded machine). The tests await `start()`
+ * (test/support/test-app.ts).
  */
 @Injectable()
-export class AdminPanel implements OnModuleInit, OnApplicationShutdown {
+export class AdminPanel implements OnModuleInit {
   private readonly logger = new Logger('Admin');
   private router?: Router;
   private failed = false;
   private starting?: Promise<void>;
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -53,20 +47,8 @@ export class AdminPanel implements OnModuleInit, OnApplicationShutdown {
     app.use(ADMIN_ROOT_PATH, this.gate());
   }
 
-  onApplicationShutdown(): void {
-    clearTimeout(this.timer);
-  }
-
-  /** Starts the panel after `delayMs`, unless a request to /admin starts it earlier. */
-  startSoon(delayMs = ADMIN_START_DELAY_MS): void {
-    if (this.starting || this.timer) return;
-    this.timer = setTimeout(() => void this.start(), delayMs);
-    this.timer.unref();
-  }
-
   /** Builds the panel once; later calls return the same promise. Never rejects: a failure is logged. */
   start(): Promise<void> {
-    clearTimeout(this.timer);
     this.starting ??= this.build().then(
       (router) => {
         this.router = router;
