@@ -1,5 +1,5 @@
 // Boot and memory: from `node dist/apps/server/src/main.js` to the first 200 of /api/health, the
-// admin panel's start after it, and the process's resident memory after boot and after a short
+// admin panel's start after it (at the first request to /admin), and the process's resident memory after boot and after a short
 // load, for what `npm start` runs (every role in one process), the api role alone, and the api
 // role without the admin panel. Each boot is a new process against the bench database (migrations
 // already applied), polled every 20 ms. Aims (issue 14): at most 3 s to healthy, at most 300 MB
@@ -98,7 +98,7 @@ async function bootOnce(ctx, configuration, index, seeded) {
   try {
     const bootMs = await firstOk(`${url}/api/health`, handle, started, `boot ${index}`);
     const atBoot = memoryMb(handle.child.pid);
-    // The admin panel starts after the API answers (a second later): its first 200.
+    // The admin panel starts at the first request to /admin (this poll's first): its first 200.
     const adminMs = configuration.admin
       ? await firstOk(`${url}/admin/login`, handle, started, `boot ${index}, /admin`)
       : null;
@@ -200,7 +200,7 @@ export async function run(ctx) {
     markdownTable(header, rows),
     '',
     `- Aims (issue 14): healthy within ${AIM_BOOT_MS.toLocaleString('en-US')} ms of \`node dist/apps/server/src/main.js\`, at most ${AIM_RSS_MB} MB resident per process after boot and after load.`,
-    `- ${BOOTS} boots of each, the three taking turns, each a new process with \`NODE_ENV=production\` against the bench database (migrations already applied, so the time is the boot's own), /api/health polled every ${POLL_MS} ms. The admin panel starts after the API answers (see docs/decisions.md): "/admin answers" is its first 200 of /admin/login, from the same start.`,
+    `- ${BOOTS} boots of each, the three taking turns, each a new process with \`NODE_ENV=production\` against the bench database (migrations already applied, so the time is the boot's own), /api/health polled every ${POLL_MS} ms. The admin panel starts at the first request to /admin (see docs/decisions.md), here the poll of /admin/login that follows the first healthy answer: "/admin answers" is its first 200, from the same start.`,
     `- Resident memory (VmRSS from /proc): "after boot" 3 s after the panel answers (or after healthy, without it); "after the load" once ${LOAD_SECONDS} s of autocannon (${ctx.settings.connections} connections) on \`GET /api/auth/me/\` then ${LOAD_SECONDS} s on \`GET /api/images/\` have run, ${seeded ? 'as the owner of 100,000 images of image-list’s seed' : 'as a new user (image-list’s seed was not there: an empty list)'}; "peak" is VmHWM then.`,
     machineLine(ctx, { loadBefore, loadAfter }),
   ].join('\n');
