@@ -19,8 +19,10 @@ import {
   signedInAgent,
   staffUser,
 } from './support/admin.js';
+import { expectProblem } from './support/problem.js';
 import { dropScratchDatabase, migratedScratchDatabase } from './support/scratch-database.js';
 import { createTestApp, type TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * The administration panel over HTTP, as a browser (or a script with a cookie) would use it. The
@@ -55,6 +57,37 @@ async function sessionRows(app: TestApp): Promise<{ sid: string; user_id: number
     `SELECT sid, (sess->'adminUser'->>'id')::int AS user_id FROM admin_sessions`,
   );
 }
+
+describe('administration: started by the first request to /admin', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    // As main.ts leaves it at listen: the panel not started yet.
+    app = await createTestApp(appEnv(), { startDeferred: false });
+  }, 60_000);
+  afterAll(() => app.close());
+
+  it('answers 503 problem+json with Retry-After while it starts, the API meanwhile, then the panel', async () => {
+    const starting = await app.http().get('/admin/login').expect(503);
+    expectProblem(starting, 503);
+    expect(starting.body).toMatchObject({ code: 'service_unavailable', instance: '/admin/login' });
+    expect(starting.headers['retry-after']).toBe('2');
+    // The API does not wait for the panel.
+    await app.http().get('/api/health').expect(200);
+
+    // That request started the panel.
+    const page = await waitFor(
+      async () => {
+        const response = await app.http().get('/admin/login');
+        return response.status === 503 ? undefined : response;
+      },
+      30_000,
+      'the admin panel',
+    );
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Username or email');
+    await app.http().get('/admin/queues').expect(302).expect('Location', '/admin/login');
+  }, 60_000);
+});
 
 describe('administration: sign-in and access', () => {
   let app: TestApp;

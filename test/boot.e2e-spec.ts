@@ -168,6 +168,21 @@ describe('server boot', () => {
       status: 'ok',
       details: { database: { status: 'up' }, redis: { status: 'up' } },
     });
+    // The first request to /admin starts the panel: 503 with Retry-After until it is up.
+    const adminLogin = await waitUntil(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/admin/login`);
+        if (response.status === 503) {
+          expect(response.headers.get('retry-after')).toBe('2');
+          return undefined;
+        }
+        return { status: response.status, text: await response.text() };
+      },
+      BOOT_MS,
+      server,
+    );
+    expect(adminLogin.status).toBe(200);
+    expect(adminLogin.text).toContain('Username or email');
 
     expect(await databaseExists(databaseUrl)).toBe(true);
     const applied = await query<{ name: string }>(databaseUrl, 'SELECT name FROM migrations');
@@ -185,6 +200,9 @@ describe('server boot', () => {
     expect(messages).toContainEqual(expect.stringMatching(/using the local provider/));
     expect(messages).toContainEqual(
       `Serving roles api,worker,scheduler on http://127.0.0.1:${port} (API docs at /api/docs)`,
+    );
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^Admin panel ready at \/admin in \d+ ms$/),
     );
   });
 

@@ -7,7 +7,7 @@ import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { type AppConfig, loadConfig } from '@app/common';
 import { AppModule } from '../../apps/server/src/app.module.js';
-import { configureHttpApp } from '../../apps/server/src/app.setup.js';
+import { configureHttpApp, startDeferredWork } from '../../apps/server/src/app.setup.js';
 import { EventConsumers } from '../../apps/server/src/events/event-consumers.js';
 import type { EventConsumer } from '../../apps/server/src/events/event.types.js';
 import { freePort } from './spawn.js';
@@ -38,6 +38,11 @@ export async function createTestApp(
      * OWNER_NOTIFIER): provided by a global module, and overriding the app's own.
      */
     providers?: { provide: string | symbol; useValue: unknown }[];
+    /**
+     * false: the admin panel is left as a server has it after boot (the first request to /admin
+     * starts it, and 503 answers until it is up); by default it is started and awaited.
+     */
+    startDeferred?: boolean;
   } = {},
 ): Promise<TestApp> {
   const port = options.listen ? await freePort() : undefined;
@@ -65,6 +70,7 @@ export async function createTestApp(
   configureHttpApp(app, config);
   if (port) await app.listen(port, '127.0.0.1');
   else await app.init();
+  if (options.startDeferred !== false) await startDeferredWork(app, config);
   const server = app.getHttpServer();
   return {
     app,

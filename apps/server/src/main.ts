@@ -28,6 +28,7 @@ async function bootstrap(): Promise<void> {
       notices,
       `Serving roles ${roles} on ${config.publicBaseUrl} (API docs at /api/docs)`,
     );
+    // The admin panel starts at the first request to /admin (503 + Retry-After until it is up).
   } else {
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       bufferLogs: true,

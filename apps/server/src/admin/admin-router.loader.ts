@@ -1,14 +1,12 @@
 import path from 'node:path';
-import { AbstractLoader } from '@adminjs/nestjs';
 import { getQueueToken } from '@nestjs/bull';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { type AbstractHttpAdapter, ModuleRef } from '@nestjs/core';
+import { ModuleRef } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type AdminJS from 'adminjs';
 import type { Queue } from 'bull';
 import express, {
   type ErrorRequestHandler,
-  type Express,
   type Request,
   type RequestHandler,
   type Response,
@@ -35,7 +33,7 @@ const FORM_FIELD_LIMIT = 200;
 const FORM_FIELD_BYTES = 1024 * 1024;
 
 /**
- * Mounts AdminJS at its root path (given to @adminjs/nestjs as `customLoader`). The router is ours
+ * The router of AdminJS at its root path (AdminPanel mounts it once built). The router is ours
  * rather than @adminjs/express's buildAuthenticatedRouter so that:
  * - sign-in is the staff check with the API's Redis throttle (429 + Retry-After), and a new
  *   session id is issued at sign-in (no fixation);
@@ -47,7 +45,7 @@ const FORM_FIELD_BYTES = 1024 * 1024;
  *   express.json already read is handed over as the form fields).
  */
 @Injectable()
-export class AdminRouterLoader extends AbstractLoader implements OnApplicationShutdown {
+export class AdminRouterLoader implements OnApplicationShutdown {
   private readonly logger = new Logger('Admin');
   private store?: AdminSessionStore;
 
@@ -56,20 +54,13 @@ export class AdminRouterLoader extends AbstractLoader implements OnApplicationSh
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly signIn: AdminSignIn,
     private readonly moduleRef: ModuleRef,
-  ) {
-    super();
-  }
-
-  async register(admin: AdminJS, httpAdapter: AbstractHttpAdapter): Promise<void> {
-    const app = httpAdapter.getInstance<Express>();
-    app.use(admin.options.rootPath, await this.buildRouter(admin));
-  }
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.store?.close();
   }
 
-  private async buildRouter(admin: AdminJS): Promise<Router> {
+  async buildRouter(admin: AdminJS): Promise<Router> {
     const { Router: AdminRoutes } = await import('adminjs');
     const { buildRoutes } = await import('@adminjs/express');
     const { rootPath, loginPath, logoutPath } = admin.options;
