@@ -71,6 +71,8 @@ describe('administration: started by the first request to /admin', () => {
     expectProblem(starting, 503);
     expect(starting.body).toMatchObject({ code: 'service_unavailable', instance: '/admin/login' });
     expect(starting.headers['retry-after']).toBe('2');
+    // A browser reloads the page by itself.
+    expect(starting.headers.refresh).toBe('2');
     // The API does not wait for the panel.
     await app.http().get('/api/health').expect(200);
 

@@ -101,7 +101,11 @@ export class AdminPanel implements OnModuleInit {
         undefined,
         request.originalUrl.split('?')[0],
       );
-      if (!this.failed) response.setHeader('Retry-After', String(ADMIN_STARTING_RETRY_AFTER));
+      if (!this.failed) {
+        response.setHeader('Retry-After', String(ADMIN_STARTING_RETRY_AFTER));
+        // A staff member's browser reloads the page by itself once the panel is likely up.
+        response.setHeader('Refresh', String(ADMIN_STARTING_RETRY_AFTER));
+      }
       response.status(503).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
     };
   }
