@@ -37,13 +37,16 @@ const TARGET_P95_MS = 100;
 const REQUESTS = Number(process.env.BENCH_ANALYTICS_REQUESTS ?? 200);
 const WARMUP_REQUESTS = 20;
 
-function isoDate(date) {
-  return date.toISOString().slice(0, 10);
+/** The date in OWNER_ZONE, as the reports read `start_date`/`end_date` (local dates). */
+function localDate(date) {
+  return date.toLocaleDateString('en-CA', { timeZone: OWNER_ZONE });
 }
 
 function endpoints(postId) {
   const today = new Date();
-  const daysAgo = (days) => isoDate(new Date(today.getTime() - days * 86_400_000));
+  // Local to the owner: after 18:30 UTC it is already tomorrow in Kolkata, and the posts of the
+  // last minutes would fall after a UTC `end_date`.
+  const daysAgo = (days) => localDate(new Date(today.getTime() - days * 86_400_000));
   const list = [
     {
       key: 'overview-30d',
