@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Readable } from 'node:stream';
-import { csvCell, csvStream, jsonArrayStream, pagesOf } from './archive-files.js';
+import { csvCell } from '../http/csv.js';
+import { csvStream, jsonArrayStream, pagesOf } from './archive-files.js';
 
 async function text(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];

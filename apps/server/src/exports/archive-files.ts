@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { csvLine } from '../http/csv.js';
 
 /** A keyset-paged source: each call answers the page after `cursor`, and the next cursor. */
 export type PageReader<T, C> = (cursor: C) => Promise<{ rows: T[]; next: C }>;
@@ -44,22 +45,6 @@ export function jsonStream(value: unknown): Readable {
   return Readable.from([Buffer.from(`${JSON.stringify(value, null, 2)}\n`)], { objectMode: false });
 }
 
-/**
- * One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break. A text starting
- * with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`, so that a spreadsheet opening
- * the file shows it rather than evaluating it as a formula (OWASP "CSV injection"). Arrays are
- * space-separated, objects JSON, null empty.
- */
-export function csvCell(value: unknown): string {
-  let text: string;
-  if (value === null || value === undefined) text = '';
-  else if (Array.isArray(value)) text = value.map(String).join(' ');
-  else if (typeof value === 'object') text = JSON.stringify(value);
-  else text = String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /** A CSV file with a header row of `columns`, then one line per row read. */
 export function csvStream<T extends object>(
   columns: readonly (keyof T & string)[],
@@ -69,10 +54,7 @@ export function csvStream<T extends object>(
   async function* chunks() {
     yield Buffer.from(`${columns.join(',')}\r\n`);
     for await (const page of pages) {
-      const lines = page.map(
-        (row) => `${columns.map((column) => csvCell(row[column])).join(',')}\r\n`,
-      );
-      yield Buffer.from(lines.join(''));
+      yield Buffer.from(page.map((row) => csvLine(columns, row)).join(''));
       await onPage(page.length);
     }
   }

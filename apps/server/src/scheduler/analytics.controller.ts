@@ -26,7 +26,6 @@ import {
   presentTopPost,
   TOP_POSTS_CSV_COLUMNS,
   TopPostsResponse,
-  toCsv,
 } from './analytics.presenter.js';
 import { AnalyticsService } from './analytics.service.js';
 import {
@@ -35,6 +34,7 @@ import {
   DEFAULT_TOP_POSTS,
   TopPostsQuery,
 } from './dto/analytics.query.js';
+import { toCsv } from '../http/csv.js';
 
 const CSV_CONTENT_TYPE = 'text/csv; charset=utf-8';
 

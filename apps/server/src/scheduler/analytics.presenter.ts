@@ -199,22 +199,3 @@ export const TOP_POSTS_CSV_COLUMNS = [
   'platform_post_url',
   'caption',
 ] as const;
-
-/**
- * RFC 4180: a header line, CRLF line ends, a field quoted (its quotes doubled) when it holds a
- * comma, a quote or a line break. Text that a spreadsheet would run as a formula (starting with
- * `=`, `+`, `-`, `@`, a tab or CR) gets a leading apostrophe (OWASP's advice for CSV injection);
- * numbers are written as they are.
- */
-export function toCsv<Row extends object>(columns: readonly (keyof Row & string)[], rows: Row[]) {
-  const field = (value: unknown): string => {
-    if (value === null || value === undefined) return '';
-    if (typeof value === 'number') return String(value);
-    let text = String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-  };
-  const lines = [columns.join(',')];
-  for (const row of rows) lines.push(columns.map((column) => field(row[column])).join(','));
-  return `${lines.join('\r\n')}\r\n`;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { toCsv } from './analytics.presenter.js';
+import { toCsv } from '../http/csv.js';
 import { resolveRange } from './analytics.service.js';
 
 describe('toCsv', () => {
