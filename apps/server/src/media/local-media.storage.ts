@@ -10,6 +10,7 @@ import {
   type MediaFile,
   type MediaStorage,
 } from './media-storage.js';
+import { MemoryCache } from './memory-cache.js';
 
 interface Cached {
   file: MediaFile;
@@ -40,9 +41,7 @@ export interface LocalMediaStorageOptions {
  * download.
  */
 export class LocalMediaStorage implements MediaStorage {
-  private readonly cache = new Map<string, Cached>();
-  private cachedBytes = 0;
-  private readonly cacheBytes: number;
+  private readonly cache: MemoryCache<Cached>;
   private readonly cacheFileBytes: number;
   private readonly revalidateMs: number;
   /** Counts this process's writes and deletes: a read that saw one happen caches nothing. */
@@ -52,7 +51,10 @@ export class LocalMediaStorage implements MediaStorage {
     private readonly root: string,
     options: LocalMediaStorageOptions = {},
   ) {
-    this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+    this.cache = new MemoryCache<Cached>(
+      options.cacheBytes ?? 64 * 1024 * 1024,
+      (entry) => entry.size,
+    );
     this.cacheFileBytes = options.cacheFileBytes ?? 2 * 1024 * 1024;
     this.revalidateMs = options.revalidateMs ?? 1000;
   }
@@ -97,9 +99,7 @@ export class LocalMediaStorage implements MediaStorage {
     const folder = path.join(this.root, prefix);
     this.writes += 1;
     await rm(folder, { recursive: true, force: true });
-    for (const cached of [...this.cache.keys()]) {
-      if (cached.startsWith(folder)) this.forget(cached);
-    }
+    this.cache.deletePrefix(folder);
   }
 
   async delete(key: string): Promise<void> {
@@ -112,7 +112,7 @@ export class LocalMediaStorage implements MediaStorage {
   async read(key: string): Promise<MediaFile | null> {
     const target = this.pathOf(key);
     const now = Date.now();
-    const recent = this.cache.get(target);
+    const recent = this.cache.peek(target);
     if (recent && now - recent.checkedAt < this.revalidateMs) return this.touch(target, recent);
     let info;
     try {
@@ -122,7 +122,7 @@ export class LocalMediaStorage implements MediaStorage {
       return null;
     }
     if (!info.isFile()) return null;
-    const cached = this.cache.get(target);
+    const cached = this.cache.peek(target);
     if (
       cached &&
       cached.ino === info.ino &&
@@ -149,9 +149,7 @@ export class LocalMediaStorage implements MediaStorage {
 
   /** Most recently used goes last: the first entries are the ones to drop. */
   private touch(target: string, entry: Cached): MediaFile {
-    this.cache.delete(target);
-    this.cache.set(target, entry);
-    return entry.file;
+    return this.cache.use(target, entry).file;
   }
 
   /**
@@ -182,7 +180,6 @@ export class LocalMediaStorage implements MediaStorage {
       const file: MediaFile = { ...described, bytes, stream: () => Readable.from([bytes]) };
       // Not cached if this process wrote or deleted a file meanwhile: it may have been this one.
       if (bytes.length === info.size && writes === this.writes) {
-        this.forget(target);
         this.cache.set(target, {
           file,
           ino: info.ino,
@@ -190,12 +187,6 @@ export class LocalMediaStorage implements MediaStorage {
           mtimeMs: info.mtimeMs,
           checkedAt: Date.now(),
         });
-        this.cachedBytes += bytes.length;
-        for (const [oldest, entry] of this.cache) {
-          if (this.cachedBytes <= this.cacheBytes) break;
-          this.cache.delete(oldest);
-          this.cachedBytes -= entry.size;
-        }
       }
       return file;
     } finally {
@@ -204,10 +195,7 @@ export class LocalMediaStorage implements MediaStorage {
   }
 
   private forget(target: string): void {
-    const entry = this.cache.get(target);
-    if (!entry) return;
     this.cache.delete(target);
-    this.cachedBytes -= entry.size;
   }
 
   private pathOf(key: string): string {

@@ -18,6 +18,7 @@ import {
   type MediaFile,
   type MediaStorage,
 } from './media-storage.js';
+import { MemoryCache } from './memory-cache.js';
 
 interface Cached {
   file: MediaFile;
@@ -44,9 +45,7 @@ export interface S3MediaStorageOptions {
  */
 export class S3MediaStorage implements MediaStorage {
   readonly client: S3Client;
-  private readonly cache = new Map<string, Cached>();
-  private cachedBytes = 0;
-  private readonly cacheBytes: number;
+  private readonly cache: MemoryCache<Cached>;
   private readonly cacheFileBytes: number;
   private readonly revalidateMs: number;
   /** Counts this process's writes and deletes: a read that saw one happen caches nothing. */
@@ -57,7 +56,10 @@ export class S3MediaStorage implements MediaStorage {
     options: S3MediaStorageOptions = {},
   ) {
     this.client = s3Client(settings);
-    this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024;
+    this.cache = new MemoryCache<Cached>(
+      options.cacheBytes ?? 64 * 1024 * 1024,
+      (entry) => entry.file.size,
+    );
     this.cacheFileBytes = options.cacheFileBytes ?? 2 * 1024 * 1024;
     this.revalidateMs = options.revalidateMs ?? 1000;
   }
@@ -86,7 +88,7 @@ export class S3MediaStorage implements MediaStorage {
   async deletePrefix(prefix: string): Promise<void> {
     if (!isSafeMediaPrefix(prefix)) throw new Error(`Unsafe media prefix: ${prefix}`);
     this.writes += 1;
-    for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.forget(key);
+    this.cache.deletePrefix(prefix);
     let token: string | undefined;
     do {
       const page = await this.client.send(
@@ -133,7 +135,7 @@ export class S3MediaStorage implements MediaStorage {
   async read(key: string): Promise<MediaFile | null> {
     this.check(key);
     const now = Date.now();
-    const cached = this.cache.get(key);
+    const cached = this.cache.peek(key);
     if (cached && now - cached.checkedAt < this.revalidateMs) return this.touch(key, cached);
     const writes = this.writes;
     let head;
@@ -169,14 +171,7 @@ export class S3MediaStorage implements MediaStorage {
       stream: () => Readable.from([bytes]),
     };
     if (writes === this.writes) {
-      this.forget(key);
       this.cache.set(key, { file, checkedAt: now });
-      this.cachedBytes += bytes.length;
-      for (const [oldest, entry] of this.cache) {
-        if (this.cachedBytes <= this.cacheBytes) break;
-        this.cache.delete(oldest);
-        this.cachedBytes -= entry.file.size;
-      }
     }
     return file;
   }
@@ -233,16 +228,11 @@ export class S3MediaStorage implements MediaStorage {
   }
 
   private touch(key: string, entry: Cached): MediaFile {
-    this.cache.delete(key);
-    this.cache.set(key, entry);
-    return entry.file;
+    return this.cache.use(key, entry).file;
   }
 
   private forget(key: string): void {
-    const entry = this.cache.get(key);
-    if (!entry) return;
     this.cache.delete(key);
-    this.cachedBytes -= entry.file.size;
   }
 
   private check(key: string): void {
