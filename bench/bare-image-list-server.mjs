@@ -52,8 +52,10 @@ const signingKey = createSecretKey(
 );
 const ttlSeconds = Number(env.MEDIA_URL_TTL_SECONDS ?? 3600);
 const mediaPrefix = `${publicBaseUrl}/media/`;
+// As MediaUrlSigner.pageExpiry: MEDIA_URL_TTL rounded up to a step of a twelfth of it (≤ 5 min).
+const step = Math.min(300, Math.max(1, Math.floor(ttlSeconds / 12)));
 function signer() {
-  const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const expires = Math.ceil((Math.floor(Date.now() / 1000) + ttlSeconds) / step) * step;
   const suffix = `?expires=${expires}&signature=`;
   return (key) =>
     key
@@ -124,6 +126,7 @@ function presentAppRow(row, username, sign) {
     image_file: sign(row.masterKey),
     thumbnail: sign(row.thumbnailKey),
     image_url_display: sign(row.renditionKey),
+    version: row.version,
     status: row.status,
     error_message: row.errorMessage,
     style: row.style,
@@ -155,6 +158,7 @@ function presentBestRow(row, username, sign) {
     image_file: sign(row.master_key),
     thumbnail: sign(row.thumbnail_key),
     image_url_display: sign(row.rendition_key),
+    version: row.version,
     status: row.status,
     error_message: row.error_message,
     style: row.style,

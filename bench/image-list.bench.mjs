@@ -80,6 +80,7 @@ const SERVERS = [
   ['best', 'bare, best SQL (yardstick)'],
   ['copy', "bare, the app's SQL"],
   ['app', '**app**'],
+  ['cold', 'app, `IMAGE_LIST_CACHE_MB=0`'],
 ];
 
 const describe = (result) =>
@@ -272,7 +273,7 @@ export async function run(ctx) {
       PG_POOL_MAX: String(ctx.poolMax),
       PUBLIC_BASE_URL: 'http://localhost:3000',
     };
-    const [best, copy, me, captureApp] = await Promise.all([
+    const [best, copy, me, cold, captureApp] = await Promise.all([
       ctx.startScript('image-list-bare-best', 'bench/bare-image-list-server.mjs', {
         ...bareEnv,
         BARE_LIST_MODE: 'best',
@@ -282,6 +283,8 @@ export async function run(ctx) {
         BARE_LIST_MODE: 'copy',
       }),
       ctx.startScript('image-list-bare-me', 'bench/bare-auth-server.mjs', bareEnv),
+      // The app without its list cache (ImageListCache): what a page costs when it is not kept.
+      ctx.startApp('image-list-app-cold', { IMAGE_LIST_CACHE_MB: '0' }),
       ctx.startApp('image-list-app-sql', {
         NODE_OPTIONS: `--import=${pathToFileURL(path.join(ctx.root, 'bench/lib/sql-capture.mjs')).href}`,
         BENCH_SQL_CAPTURE: captureFile,
@@ -290,7 +293,8 @@ export async function run(ctx) {
     log(
       `bare servers: best SQL on ${best.url} (pid ${best.handle.child.pid}), the app's SQL on ${copy.url} ` +
         `(pid ${copy.handle.child.pid}), /me on ${me.url} (pid ${me.handle.child.pid}); pg pools of ` +
-        `${ctx.poolMax} as the app's; a copy of the app writing its SQL down on ${captureApp.url}`,
+        `${ctx.poolMax} as the app's; the app without its list cache on ${cold.url}; a copy of the ` +
+        `app writing its SQL down on ${captureApp.url}`,
     );
 
     // The same SQL (the app and the copy), and the same bytes (all), for every scenario.
@@ -306,7 +310,7 @@ export async function run(ctx) {
         offset: (scenario.page - 1) * PAGE_SIZE,
       });
       checkStatements(scenario, captured, expected);
-      const answer = await checkSameAnswer([app, best, copy, captureApp], scenario, headers);
+      const answer = await checkSameAnswer([app, best, copy, cold, captureApp], scenario, headers);
       const { tagged } = checkPage(scenario, answer.json, stats);
       checks[scenario.key] = {
         statements: captured.length,
@@ -340,8 +344,9 @@ export async function run(ctx) {
             best: target(best),
             copy: target(copy),
             app: target(app),
+            cold: target(cold),
           }
-        : { best: target(best), copy: target(copy), app: target(app) };
+        : { best: target(best), copy: target(copy), app: target(app), cold: target(cold) };
       const connections = scenario.connections ?? settings.connections;
       for (const [name, { url }] of Object.entries(targets)) {
         log(`${scenario.label}: warming ${name} up for ${warmup} s`);
@@ -353,7 +358,7 @@ export async function run(ctx) {
         onRun: (name, round, result) =>
           log(`${scenario.label} round ${round} ${name.padEnd(4)}: ${describe(result)}`),
       });
-      await checkSameAnswer([app, best, copy], scenario, headers);
+      await checkSameAnswer([app, best, copy, cold], scenario, headers);
       const vs = (name, base, figure, invert) => pairedRatio(runs, name, base, figure, invert);
       results[scenario.key] = {
         rounds,

@@ -27,10 +27,12 @@ describe('the bearer check’s hand-mapped query', () => {
       .getRepository(User)
       .findOne({ where: { id: registered.id }, relations: { profile: true } });
     expect(mapped).toBeInstanceOf(User);
-    // Same properties, same values, same types (dates as Date, booleans as booleans).
+    // Same properties, same values, same types (dates as Date, booleans as booleans), and the
+    // image list's version: 0 for a user who never had an image.
     expect({ ...mapped, profile: { ...mapped!.profile } }).toEqual({
       ...loaded,
       profile: { ...loaded!.profile },
+      imagesVersion: '0',
     });
   });
 

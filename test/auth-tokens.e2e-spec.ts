@@ -109,6 +109,22 @@ describe('sign-in and tokens', () => {
       await me(genuine).expect(200);
     });
 
+    it('refuses a token it accepted before from the second it expires', async () => {
+      // The app keeps tokens it verified (TokenService): expiry must still hold at each use.
+      const user = await registerUser(app);
+      const exp = Math.floor(Date.now() / 1000) + 1;
+      const token = craftJwt(
+        { alg: 'HS256', typ: 'JWT' },
+        { ...decodeJwtPayload(user.access), iat: exp - 1, exp },
+        TEST_JWT_SECRET,
+      );
+      await me(token).expect(200);
+      await me(token).expect(200);
+      await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 5));
+      const expired = await me(token).expect(401);
+      expect(expired.body.detail).toBe('The token has expired.');
+    });
+
     it('does not take a refresh token as an access token, nor the reverse', async () => {
       const user = await registerUser(app);
       await me(user.refresh).expect(401);

@@ -80,7 +80,7 @@ export function bestListStatement({ familyId, userId, status, tags, limit, offse
   }
   const text =
     `SELECT u.username, c.count, i.id, i.prompt, i.negative_prompt, i.image_url, i.master_key,` +
-    ` i.thumbnail_key, i.rendition_key, i.status, i.error_message, i.style, i.width, i.height,` +
+    ` i.thumbnail_key, i.rendition_key, i.version, i.status, i.error_message, i.style, i.width, i.height,` +
     ` i.quality, i.provider, i.metadata, i.generation_time, i.progress,` +
     ` ${iso('i.validated_at')} AS validated_at, i.validation_notes, t.names,` +
     ` ${iso('i.created_at')} AS created_at, ${iso('i.updated_at')} AS updated_at` +

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type FieldErrors, FieldValidationError } from '@app/common';
-import { TokenFamilyQueries, UserQueries } from '@app/database';
+import { type AuthenticatedUser, TokenFamilyQueries, UserQueries } from '@app/database';
 import { AddressRateLimit } from './address-rate-limit.service.js';
 import { InvalidCredentialsError } from './auth.errors.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
@@ -105,7 +105,7 @@ export class AuthService {
   }
 
   /** The bearer check: the user, with profile, if active and the token's family is alive. */
-  findAuthenticated(userId: number, familyId: string): Promise<UserWithProfile | null> {
+  findAuthenticated(userId: number, familyId: string): Promise<AuthenticatedUser | null> {
     return this.families.findAuthenticated(userId, familyId);
   }
 

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import type { UserWithProfile } from './user-accounts.js';
+import type { AuthenticatedUser } from '@app/database';
 
 /** A request that passed JwtAuthGuard: the user it loaded rides along. */
 export interface AuthenticatedRequest extends Request {
-  user: UserWithProfile;
+  user: AuthenticatedUser;
 }

@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Inject,
   Param,
@@ -11,6 +12,7 @@ import {
   Put,
   Query,
   Req,
+  Res,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -21,8 +23,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '@app/common';
+import type { AuthenticatedUser } from '@app/database';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { UserWithProfile } from '../auth/user-accounts.js';
 import { ApiProblems } from '../http/api-problems.decorator.js';
@@ -35,6 +38,7 @@ import { ListImagesQuery } from './dto/list-images.query.js';
 import { PatchImageDto, PutImageDto } from './dto/update-image.dto.js';
 import { ValidateImageDto } from './dto/validate-image.dto.js';
 import { ImageGenerationService } from './image-generation.service.js';
+import { ImageListCache } from './image-list.cache.js';
 import {
   HistoryResponse,
   ImageEnvelope,
@@ -54,6 +58,7 @@ export class ImagesController {
     private readonly images: ImagesService,
     private readonly generation: ImageGenerationService,
     private readonly signer: MediaUrlSigner,
+    private readonly listCache: ImageListCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -89,20 +94,27 @@ export class ImagesController {
   })
   @ApiPage(ImageResponse)
   @ApiProblems(400, 401, 404)
+  @Header('Content-Type', 'application/json; charset=utf-8')
   async list(
-    @CurrentUser() user: UserWithProfile,
+    @CurrentUser() user: AuthenticatedUser,
     @Query() query: ListImagesQuery,
     @Req() request: Request,
-  ): Promise<Page<ImageResponse>> {
-    // One expiry for the page's sixty URLs, one HMAC key object for all of them.
-    const sign = this.signer.signerAt();
-    return paginate(
-      this.config.publicBaseUrl,
-      request.originalUrl,
-      query,
-      (w) => this.images.list(user.id, query, w),
-      (row) => presentImage(row, user.username, row.tags, sign),
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<string> {
+    // The JSON text of a Page<ImageResponse>: sent again from memory while the user's list is
+    // unchanged (ImageListCache); one expiry and HMAC key object for the page's sixty URLs.
+    const { body, etag } = await this.listCache.answer(user, request.originalUrl, (sign) =>
+      paginate(
+        this.config.publicBaseUrl,
+        request.originalUrl,
+        query,
+        (w) => this.images.list(user.id, query, w),
+        (row) => presentImage(row, user.username, row.tags, sign),
+      ),
     );
+    // Set here, Express neither hashes the body again nor misses a matching If-None-Match (304).
+    response.setHeader('ETag', etag);
+    return body;
   }
 
   @Get('statistics')

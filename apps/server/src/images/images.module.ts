@@ -10,6 +10,7 @@ import { ImageTagsController } from './image-tags.controller.js';
 import { ImageTagsService } from './image-tags.service.js';
 import { ImagesController } from './images.controller.js';
 import { ImagesService } from './images.service.js';
+import { ImageListCache } from './image-list.cache.js';
 import { createImageProvider } from './providers/image-provider.factory.js';
 import { IMAGE_PROVIDER } from './providers/image-provider.js';
 
@@ -20,6 +21,7 @@ import { IMAGE_PROVIDER } from './providers/image-provider.js';
   providers: [
     ImageEvents,
     ImagesService,
+    ImageListCache,
     ImageEditingService,
     ImageTagsService,
     ImageGenerationService,

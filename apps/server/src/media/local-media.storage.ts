@@ -4,13 +4,13 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { MemoryCache } from '@app/common';
 import {
   isSafeMediaKey,
   isSafeMediaPrefix,
   type MediaFile,
   type MediaStorage,
 } from './media-storage.js';
-import { MemoryCache } from './memory-cache.js';
 
 interface Cached {
   file: MediaFile;

@@ -24,13 +24,22 @@ export class MediaUrlSigner {
   }
 
   /**
-   * signOrNull() with the expiry of `now` computed once: a list signs three URLs per image, all
-   * valid for the same time.
+   * signOrNull() for a page: one expiry for all its URLs (a list signs three per image), rounded
+   * up to a step of a twelfth of MEDIA_URL_TTL (at most five minutes), so the URLs live between
+   * MEDIA_URL_TTL and one step more. Within a step a page's URLs are the same bytes: browsers
+   * keep the images they fetched, and ImageListCache can answer the page again from memory.
    */
   signerAt(now = Date.now()): (key: string | null) => string | null {
-    const suffix = `?expires=${Math.floor(now / 1000) + this.config.media.urlTtlSeconds}&signature=`;
-    const expires = Math.floor(now / 1000) + this.config.media.urlTtlSeconds;
+    const expires = this.pageExpiry(now);
+    const suffix = `?expires=${expires}&signature=`;
     return (key) => (key ? `${this.prefix}${key}${suffix}${this.signatureOf(key, expires)}` : null);
+  }
+
+  /** The expiry (Unix seconds) signerAt(now) gives its URLs. */
+  pageExpiry(now = Date.now()): number {
+    const ttl = this.config.media.urlTtlSeconds;
+    const step = Math.min(300, Math.max(1, Math.floor(ttl / 12)));
+    return Math.ceil((Math.floor(now / 1000) + ttl) / step) * step;
   }
 
   isValid(

@@ -10,7 +10,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { S3Settings } from '@app/common';
+import { MemoryCache, type S3Settings } from '@app/common';
 import {
   contentTypeOf,
   isSafeMediaKey,
@@ -18,7 +18,6 @@ import {
   type MediaFile,
   type MediaStorage,
 } from './media-storage.js';
-import { MemoryCache } from './memory-cache.js';
 
 interface Cached {
   file: MediaFile;

@@ -91,6 +91,11 @@ export interface AppConfig {
     blackbox: { url: string; apiKey?: string; model: string };
     openai: { url: string; apiKey?: string; model: string };
     automatic1111: { url: string };
+    /**
+     * IMAGE_LIST_CACHE_MB: memory each API process gives the image list's answers, kept while
+     * the list's version is unchanged (ImageListCache); 0 turns the cache off.
+     */
+    listCacheBytes: number;
   };
   publishing: {
     /** Publish jobs at once in one worker process (they wait on the platforms, not the CPU). */

@@ -236,6 +236,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       backoffMs: integer('IMAGE_RETRY_BACKOFF_MS', 2000, 1, 600_000),
       concurrency: integer('IMAGE_WORKER_CONCURRENCY', 4, 1, 100),
       maxActivePerUser: integer('IMAGE_MAX_ACTIVE_PER_USER', 5, 1, 10_000),
+      listCacheBytes: integer('IMAGE_LIST_CACHE_MB', 32, 0, 4096) * 1024 * 1024,
       dailyLimitPerUser: integer('IMAGE_DAILY_LIMIT_PER_USER', 200, 1, 1_000_000),
       blackbox: {
         url: url('BLACKBOX_API_URL', 'https://api.blackbox.ai', ['http:', 'https:']),

@@ -14,6 +14,7 @@ import { PostTemplates1796006000000 } from './1796006000000-PostTemplates.js';
 import { AnalyticsSnapshotsAndRollups1796007000000 } from './1796007000000-AnalyticsSnapshotsAndRollups.js';
 import { ExportsAndMediaPurges1796008000000 } from './1796008000000-ExportsAndMediaPurges.js';
 import { ExportKeysetIndexes1796008000001 } from './1796008000001-ExportKeysetIndexes.js';
+import { ImageListVersions1796009000000 } from './1796009000000-ImageListVersions.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AnalyticsSnapshotsAndRollups1796007000000,
   ExportsAndMediaPurges1796008000000,
   ExportKeysetIndexes1796008000001,
+  ImageListVersions1796009000000,
 ];

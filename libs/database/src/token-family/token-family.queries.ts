@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
 import { DataSource, type EntityManager, IsNull, LessThan } from 'typeorm';
 import { Profile } from '../profile/profile.entity.js';
 import { RefreshToken } from '../refresh-token/refresh-token.entity.js';
@@ -11,6 +12,13 @@ import { TokenFamily } from './token-family.entity.js';
 export type RevocationReason = 'logout' | 'password_change' | 'password_reset' | 'reuse_detected';
 
 type Row = Record<string, unknown>;
+
+/**
+ * The user a bearer token stands for, as the bearer check loads it: with the profile, and the
+ * version of their image list (a decimal string; it changes whenever anything the list shows
+ * changes, see migration ImageListVersions).
+ */
+export type AuthenticatedUser = UserWithProfile & { imagesVersion: string };
 
 /** Sign-ins (token families) and their refresh tokens. */
 @Injectable()
@@ -102,12 +110,18 @@ export class TokenFamilyQueries {
    * mapped by the entities' column metadata instead of TypeORM's per-call hydration (which
    * cost more than the query; see docs/benchmarks.md). bench/lib/bare-auth.mjs holds its text.
    */
-  async findAuthenticated(userId: number, familyId: string): Promise<UserWithProfile | null> {
+  async findAuthenticated(userId: number, familyId: string): Promise<AuthenticatedUser | null> {
     this.authenticatedQuery ??= this.buildAuthenticatedQuery();
     const { sql, user, profile } = this.authenticatedQuery;
-    const [row] = (await this.dataSource.query(sql, [familyId, userId])) as Row[];
+    // Straight to pg's pool: TypeORM's query() makes a QueryRunner for each call, 20-30 µs of
+    // CPU on every authenticated request (docs/benchmarks.md, auth-me).
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const [row] = (await pool.query<Row>(sql, [familyId, userId])).rows;
     if (!row) return null;
-    return Object.assign(user(row), { profile: profile(row) });
+    return Object.assign(user(row), {
+      profile: profile(row),
+      imagesVersion: row.images_version as string,
+    });
   }
 
   private authenticatedQuery?: {
@@ -127,6 +141,9 @@ export class TokenFamilyQueries {
         'family.id = :familyId AND family.user_id = user.id AND family.revoked_at IS NULL',
         { familyId: 'family' },
       )
+      // The image list's version (migration ImageListVersions), for its cache: no row yet is 0.
+      .leftJoin('user_list_versions', 'versions', 'versions.user_id = user.id')
+      .addSelect('coalesce(versions.images, 0)', 'images_version')
       .where('user.id = :userId AND user.is_active', { userId: 'user' })
       .getQueryAndParameters();
     if (parameters.join() !== 'family,user')

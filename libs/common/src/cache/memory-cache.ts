@@ -1,7 +1,9 @@
 /**
- * What the media storages keep of small files' bytes: entries by key, least recently used
- * dropped first once their sizes add up to more than `maxBytes`. How an entry is checked against
- * its file (a stat, an ETag) is each storage's own business; this only holds and evicts.
+ * Entries by key, least recently used dropped first once their sizes add up to more than
+ * `maxBytes` (a size of 1 per entry makes it a count). The media storages keep small files' bytes
+ * in one, the image list its answers, the token service its verified tokens; how an entry is
+ * checked against its source (a stat, an ETag, a version) is each user's own business: this only
+ * holds and evicts.
  */
 export class MemoryCache<V> {
   private readonly entries = new Map<string, V>();
