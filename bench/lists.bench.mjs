@@ -27,6 +27,31 @@ const SCAN_ROWS = 1_000;
 
 const LISTS = [
   { key: 'posts', label: 'posts', path: () => '/api/scheduler/posts/', table: 'scheduled_posts' },
+  // Filtered by status and platform: counted from user_post_counts (migration PostCountsByStatus).
+  {
+    key: 'postsFailed',
+    label: 'posts, `status=failed`',
+    path: () => '/api/scheduler/posts/?status=failed',
+    table: 'scheduled_posts',
+    where: "status = 'failed'",
+    count: LISTS_OWNER_ROWS / 10,
+  },
+  {
+    key: 'postsTiktok',
+    label: 'posts, `platform=tiktok`',
+    path: () => '/api/scheduler/posts/?platform=tiktok',
+    table: 'scheduled_posts',
+    where: "platform = 'tiktok'",
+    count: LISTS_OWNER_ROWS / 5,
+  },
+  {
+    key: 'postsBoth',
+    label: 'posts, both',
+    path: () => '/api/scheduler/posts/?status=failed&platform=tiktok',
+    table: 'scheduled_posts',
+    where: "status = 'failed' AND platform = 'tiktok'",
+    count: LISTS_OWNER_ROWS / 50,
+  },
   {
     key: 'history',
     label: 'history',
@@ -154,7 +179,7 @@ export async function run(ctx) {
       if (response.status !== 200 || !response.json) {
         throw new Error(`${listPath} answered ${response.status}: ${response.text.slice(0, 300)}`);
       }
-      const expected = list.key === 'history' ? null : LISTS_OWNER_ROWS;
+      const expected = list.key === 'history' ? null : (list.count ?? LISTS_OWNER_ROWS);
       if (
         (expected !== null && response.json.count !== expected) ||
         response.json.results.length !== 20
@@ -217,7 +242,7 @@ export async function run(ctx) {
       const owner = list.key === 'runs' ? ['schedule_id', state.scheduleId] : ['user_id', ownerId];
       plans[`${list.key}Count`] = await explain(
         client,
-        `SELECT count(*) FROM ${list.table} WHERE ${owner[0]} = $1`,
+        `SELECT count(*) FROM ${list.table} WHERE ${owner[0]} = $1${list.where ? ` AND ${list.where}` : ''}`,
         [owner[1]],
       );
     }
@@ -282,7 +307,7 @@ export async function run(ctx) {
       }
       const count = plans[`${list.key}Count`];
       planLines.push(
-        `  - not sent: \`count(*)\` of the owner's rows: ${count.nodes.join(' → ')}; ` +
+        `  - not sent: \`count(*)\` of the owner's ${list.where ? 'matching ' : ''}rows: ${count.nodes.join(' → ')}; ` +
           `**${count.executionMs.toLocaleString('en-US', { maximumFractionDigits: 2 })} ms**.`,
       );
     }

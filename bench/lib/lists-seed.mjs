@@ -13,7 +13,6 @@
 // worker of another benchmark on this database picks any of them up.
 export const LISTS_ROWS = 1_000_000;
 export const LISTS_OWNER_ROWS = 100_000;
-export const LISTS_SEED_VERSION = 1;
 const PLATFORMS = ['instagram', 'facebook', 'twitter', 'linkedin', 'tiktok'];
 
 const others = `(SELECT array_agg(id ORDER BY username) AS ids FROM users WHERE username LIKE 'bench\\_seed\\_%') seeded`;
@@ -27,6 +26,8 @@ export async function listsSeedState(client, ownerId) {
     `SELECT (SELECT count(*) FROM social_accounts WHERE user_id = $1 AND account_id LIKE 'bench-%')::int AS accounts,
             (SELECT count(*) FROM posting_schedules WHERE user_id = $1 AND name LIKE 'Bench schedule %')::int AS schedules,
             (SELECT count(*) FROM scheduled_posts WHERE user_id = $1 AND caption LIKE 'Bench post %')::int AS posts,
+            (SELECT count(*) FROM scheduled_posts WHERE user_id = $1 AND caption LIKE 'Bench post %'
+                AND status = 'failed')::int AS failed,
             (SELECT count(*) FROM image_tags WHERE user_id = $1 AND name LIKE 'bench-%')::int AS tags,
             (SELECT count(*) FROM image_generation_history WHERE user_id = $1)::int AS history,
             (SELECT count(*) FROM scheduled_posts WHERE caption LIKE 'Bench post %'
@@ -39,6 +40,7 @@ export async function listsSeedState(client, ownerId) {
     row.accounts === LISTS_OWNER_ROWS &&
     row.schedules === LISTS_OWNER_ROWS &&
     row.posts === LISTS_OWNER_ROWS &&
+    row.failed === LISTS_OWNER_ROWS / 10 &&
     row.tags === LISTS_OWNER_ROWS - 40 &&
     row.history >= LISTS_OWNER_ROWS &&
     row.recent === 0;
@@ -122,18 +124,20 @@ export async function seedLists(client, ownerId, log) {
               timestamptz '2020-01-01' + i * interval '1 hour'
          FROM generate_series(1, ${LISTS_ROWS}) i`,
     );
-    // The owner's posts show the owner's images (ids i, the image seed's every 10th row).
+    // The owner's posts show the owner's images (ids i, the image seed's every 10th row). Status
+    // by i / 50 and platform by i / 10: the owner's posts (every 10th) have every status (70 %
+    // posted, 10 % each failed, cancelled and scheduled) on every platform (20 % each).
     await step(
       'insert 1,000,000 posts',
       `INSERT INTO scheduled_posts (user_id, image_id, platform, caption, hashtags, scheduled_time,
           status, posted_at, platform_post_id, metadata, created_at, updated_at)
        SELECT ${userOf('i')}, CASE WHEN i % 10 = 0 THEN i END, (${sqlArray(PLATFORMS)})[1 + i / 10 % 5],
               format('Bench post %s: fresh from the bench', i), '#bench #lists',
-              CASE WHEN i % 10 = 9 THEN now() + interval '400 days' + i * interval '1 minute'
+              CASE WHEN i / 50 % 10 = 9 THEN now() + interval '400 days' + i * interval '1 minute'
                    ELSE now() - interval '396 days' + i * interval '31536 milliseconds' END,
-              CASE i % 10 WHEN 9 THEN 'scheduled' WHEN 8 THEN 'failed' WHEN 7 THEN 'cancelled' ELSE 'posted' END,
-              CASE WHEN i % 10 < 7 THEN now() - interval '396 days' + i * interval '31536 milliseconds' END,
-              CASE WHEN i % 10 < 7 THEN format('1784%s', i) END,
+              CASE i / 50 % 10 WHEN 9 THEN 'scheduled' WHEN 8 THEN 'failed' WHEN 7 THEN 'cancelled' ELSE 'posted' END,
+              CASE WHEN i / 50 % 10 < 7 THEN now() - interval '396 days' + i * interval '31536 milliseconds' END,
+              CASE WHEN i / 50 % 10 < 7 THEN format('1784%s', i) END,
               '{}'::jsonb,
               now() - interval '397 days' + i * interval '31536 milliseconds',
               now() - interval '397 days' + i * interval '31536 milliseconds'
@@ -141,6 +145,7 @@ export async function seedLists(client, ownerId, log) {
     );
     // What the triggers would have counted (migration ListCounters), and the history's counter.
     await step('recompute the list counters', 'SELECT recount_list_counters()', []);
+    await step('recompute the post counters', 'SELECT recount_post_counts()', []);
     await step(
       'recompute the history counters',
       `UPDATE user_image_stats s SET history_count = coalesce(h.n, 0)

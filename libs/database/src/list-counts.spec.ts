@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { insertImages } from '../../../test/factories/image.factory.js';
 import { useTestDatabase } from '../../../test/support/database.js';
 import { ImageTagQueries } from './image-tag/image-tag.queries.js';
-import { userListCount } from './list-counts.js';
+import { userListCount, userPostCount } from './list-counts.js';
 import { ScheduleRunQueries } from './schedule-run/schedule-run.queries.js';
 
 describe('list counters (migration ListCounters)', () => {
@@ -126,5 +126,101 @@ describe('list counters (migration ListCounters)', () => {
               (SELECT json_agg(c ORDER BY tag_id) FROM image_tag_counts c WHERE images > 0) AS tags`,
     );
     expect(after).toEqual(before);
+  });
+});
+
+describe('post counters by status and platform (migration PostCountsByStatus)', () => {
+  const { dataSource, newUser } = useTestDatabase();
+  const sql = (text: string, values: unknown[] = []) =>
+    dataSource.query(text, values) as Promise<Record<string, unknown>[]>;
+  const STATUSES = ['scheduled', 'processing', 'posted', 'failed', 'cancelled'];
+  const PLATFORMS = ['instagram', 'facebook', 'twitter', 'linkedin', 'tiktok'];
+
+  /** n posts in one statement, statuses and platforms in turn; their ids. */
+  const addPosts = async (userId: number, n: number) =>
+    (
+      await sql(
+        `INSERT INTO scheduled_posts (user_id, platform, scheduled_time, status)
+         SELECT $1, ($2::varchar[])[1 + i % 5], now() + make_interval(days => 400 + i),
+                ($3::varchar[])[1 + (i / 5) % 5]
+           FROM generate_series(0, $4 - 1) AS i RETURNING id`,
+        [userId, PLATFORMS, STATUSES, n],
+      )
+    ).map((row) => row.id as number);
+  /** The counters as kept, and as counted from the posts: they must be equal. */
+  const kept = (userId: number) =>
+    sql(
+      `SELECT status, platform, posts FROM user_post_counts WHERE user_id = $1 AND posts <> 0
+        ORDER BY 1, 2`,
+      [userId],
+    );
+  const counted = (userId: number) =>
+    sql(
+      `SELECT status, platform, count(*)::int AS posts FROM scheduled_posts WHERE user_id = $1
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [userId],
+    );
+
+  it('follow inserts, status and platform changes, batches and deletes', async () => {
+    const owner = await newUser();
+    const other = await newUser();
+    const ids = await addPosts(owner, 60);
+    await addPosts(other, 7);
+    expect(await kept(owner)).toEqual(await counted(owner));
+    expect(await userPostCount(dataSource, owner, {})).toBe(60);
+    expect(await userPostCount(dataSource, owner, { status: 'posted' })).toBe(10);
+    expect(await userPostCount(dataSource, owner, { platform: 'tiktok' })).toBe(12);
+    expect(await userPostCount(dataSource, owner, { status: 'posted', platform: 'tiktok' })).toBe(
+      2,
+    );
+
+    // One post, then a batch as the publisher claims and settles them, then a platform change.
+    await sql(`UPDATE scheduled_posts SET status = 'processing' WHERE id = $1`, [ids[0]]);
+    await sql(`UPDATE scheduled_posts SET status = 'posted' WHERE id = ANY($1)`, [
+      ids.slice(0, 30),
+    ]);
+    await sql(`UPDATE scheduled_posts SET platform = 'linkedin' WHERE id = ANY($1)`, [
+      ids.slice(20, 40),
+    ]);
+    // An update that changes neither column moves nothing.
+    await sql(`UPDATE scheduled_posts SET caption = 'x' WHERE user_id = $1`, [owner]);
+    expect(await kept(owner)).toEqual(await counted(owner));
+    const posted = (await counted(owner)).filter((row) => row.status === 'posted');
+    expect(await userPostCount(dataSource, owner, { status: 'posted' })).toBe(
+      posted.reduce((sum, row) => sum + (row.posts as number), 0),
+    );
+    await sql('DELETE FROM scheduled_posts WHERE id = ANY($1)', [ids.slice(10, 25)]);
+    expect(await kept(owner)).toEqual(await counted(owner));
+    expect(await kept(other)).toEqual(await counted(other));
+  });
+
+  it('stay exact under concurrent batches of one user’s posts, without deadlocks', async () => {
+    const owner = await newUser();
+    const ids = await addPosts(owner, 200);
+    // Twenty statements at once over overlapping keys, in opposite orders of posts.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const slice = ids.slice((i * 10) % 200, ((i * 10) % 200) + 10);
+        const status = STATUSES[i % 5];
+        return sql(`UPDATE scheduled_posts SET status = $2, platform = $3 WHERE id = ANY($1)`, [
+          i % 2 ? slice.reverse() : slice,
+          status,
+          PLATFORMS[(i + 2) % 5],
+        ]);
+      }),
+    );
+    expect(await kept(owner)).toEqual(await counted(owner));
+  });
+
+  it('go with a deleted user, and recount to the same values', async () => {
+    const leaving = await newUser();
+    await addPosts(leaving, 12);
+    await sql('DELETE FROM users WHERE id = $1', [leaving]);
+    expect(await sql('SELECT 1 FROM user_post_counts WHERE user_id = $1', [leaving])).toEqual([]);
+    const staying = await newUser();
+    await addPosts(staying, 9);
+    const before = await kept(staying);
+    await sql('SELECT recount_post_counts()');
+    expect(await kept(staying)).toEqual(before);
   });
 });

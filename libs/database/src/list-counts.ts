@@ -23,3 +23,21 @@ export async function userListCount(
   const [row] = (await db.query(USER_LIST_COUNT_SQL[list], [userId])) as { n: number }[];
   return row?.n ?? 0;
 }
+
+/**
+ * How many posts the user has in `status` and/or on `platform` (either may be left out), from
+ * `user_post_counts` (migration PostCountsByStatus): at most 25 rows of one user, whatever the
+ * number of posts.
+ */
+export async function userPostCount(
+  db: DataSource | EntityManager,
+  userId: number,
+  filter: { status?: string; platform?: string },
+): Promise<number> {
+  const [row] = (await db.query(
+    `SELECT coalesce(sum(posts), 0)::int AS n FROM user_post_counts
+      WHERE user_id = $1 AND ($2::varchar IS NULL OR status = $2) AND ($3::varchar IS NULL OR platform = $3)`,
+    [userId, filter.status ?? null, filter.platform ?? null],
+  )) as { n: number }[];
+  return row?.n ?? 0;
+}

@@ -15,6 +15,7 @@ import { AnalyticsSnapshotsAndRollups1796007000000 } from './1796007000000-Analy
 import { ExportsAndMediaPurges1796008000000 } from './1796008000000-ExportsAndMediaPurges.js';
 import { ExportKeysetIndexes1796008000001 } from './1796008000001-ExportKeysetIndexes.js';
 import { ImageListVersions1796009000000 } from './1796009000000-ImageListVersions.js';
+import { PostCountsByStatus1796009000001 } from './1796009000001-PostCountsByStatus.js';
 
 /** Every migration, in order. `npm run migration:generate -- libs/database/src/migrations/Name` adds one; list it here. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ExportsAndMediaPurges1796008000000,
   ExportKeysetIndexes1796008000001,
   ImageListVersions1796009000000,
+  PostCountsByStatus1796009000001,
 ];

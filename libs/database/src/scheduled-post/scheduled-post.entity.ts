@@ -38,6 +38,7 @@ export type PostErrorCode = (typeof POST_ERROR_CODES)[number];
  */
 @Entity({ name: 'scheduled_posts' })
 @Index('scheduled_posts_user_time_idx', ['userId', 'scheduledTime', 'id'])
+@Index('scheduled_posts_user_status_time_idx', ['userId', 'status', 'scheduledTime', 'id'])
 @Index('scheduled_posts_due_idx', ['scheduledTime'], { where: `"status" = 'scheduled'` })
 @Index('scheduled_posts_processing_idx', ['leaseUntil'], { where: `"status" = 'processing'` })
 export class ScheduledPost extends BaseEntity {

@@ -5,7 +5,7 @@ import { Brackets, DataSource, type EntityManager, In } from 'typeorm';
 import { GeneratedImage } from '../generated-image/generated-image.entity.js';
 import type { JsonObject } from '../json.js';
 import type { AccountStatus, SocialPlatform } from '../social-account/social-account.entity.js';
-import { userListCount } from '../list-counts.js';
+import { userListCount, userPostCount } from '../list-counts.js';
 import type { PageSlice } from '../page-slice.js';
 import { StatementBatcher } from '../statement-batcher.js';
 import {
@@ -335,17 +335,18 @@ export class ScheduledPostQueries {
       .addOrderBy('post.id', direction)
       .offset(page.offset)
       .limit(page.pageSize);
-    const filtered = !!(
-      query.status ||
-      query.platform ||
-      query.from ||
-      query.until ||
-      query.search
-    );
-    // Without a filter the count is the user's counters row (migration ListCounters).
-    const [rows, count] = filtered
+    // Without a filter the count is the user's counters row (migration ListCounters); filtered by
+    // status and/or platform alone, a sum of at most 25 counters (migration PostCountsByStatus).
+    // Dates and text are counted over the rows they match.
+    const counted = !!(query.from || query.until || query.search);
+    const [rows, count] = counted
       ? await builder.getManyAndCount()
-      : await Promise.all([builder.getMany(), userListCount(this.dataSource, userId, 'posts')]);
+      : await Promise.all([
+          builder.getMany(),
+          query.status || query.platform
+            ? userPostCount(this.dataSource, userId, query)
+            : userListCount(this.dataSource, userId, 'posts'),
+        ]);
     return { count, rows };
   }
 
