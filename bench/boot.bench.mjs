@@ -77,7 +77,7 @@ async function bootOnce(ctx, configuration, index, seeded) {
   const url = `http://127.0.0.1:${port}`;
   const entry = path.join(ctx.appDist, 'apps/server/src/main.js');
   const started = performance.now();
-  const handle = startNode(`boot-${index}`, [entry], {
+  const handle = startNode(`boot-${index}`, [...ctx.appNodeFlags, entry], {
     cwd: ctx.root,
     env: {
       ...process.env,

@@ -172,7 +172,11 @@ export async function run(ctx) {
   const app = await ctx.startApp('export-api', { MEDIA_ROOT: mediaRoot, LOG_LEVEL: 'warn' });
   const worker = startNode(
     'export-worker',
-    [`--max-old-space-size=${WORKER_HEAP_MB}`, path.join(ctx.appDist, 'apps/server/src/main.js')],
+    [
+      ...ctx.appNodeFlags,
+      `--max-old-space-size=${WORKER_HEAP_MB}`,
+      path.join(ctx.appDist, 'apps/server/src/main.js'),
+    ],
     {
       cwd: ctx.root,
       env: { ...process.env, ...env, APP_ROLES: 'worker' },

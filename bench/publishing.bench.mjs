@@ -225,18 +225,22 @@ export async function run(ctx) {
   const profileFlags = ctx.settings.cpuProfile
     ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.resultsDir, 'profiles')}`]
     : [];
-  const api = startNode('publishing-api', [...profileFlags, entry], {
+  const api = startNode('publishing-api', [...profileFlags, ...ctx.appNodeFlags, entry], {
     cwd: ctx.root,
     env: { ...appEnv, APP_ROLES: 'api', PORT: String(port) },
     logFile: path.join(ctx.resultsDir, 'publishing-api.log'),
   });
   const workers = [];
   const startWorker = async () => {
-    const worker = startNode(`publishing-worker-${workers.length + 1}`, [...profileFlags, entry], {
-      cwd: ctx.root,
-      env: { ...appEnv, APP_ROLES: 'worker' },
-      logFile: path.join(ctx.resultsDir, `publishing-worker-${workers.length + 1}.log`),
-    });
+    const worker = startNode(
+      `publishing-worker-${workers.length + 1}`,
+      [...profileFlags, ...ctx.appNodeFlags, entry],
+      {
+        cwd: ctx.root,
+        env: { ...appEnv, APP_ROLES: 'worker' },
+        logFile: path.join(ctx.resultsDir, `publishing-worker-${workers.length + 1}.log`),
+      },
+    );
     workers.push(worker);
     await sleep(2500); // a worker process has no HTTP: give it its boot time
     if (worker.exited) throw new Error(`worker exited: see ${worker.logFile}`);

@@ -62,7 +62,7 @@ export async function run(ctx) {
   const node = (name, roles, extra = {}) => {
     const mediaRoot = mkdtempSync(path.join(os.tmpdir(), `bench-${name}-`));
     roots.push(mediaRoot);
-    return startNode(name, [entry], {
+    return startNode(name, [...ctx.appNodeFlags, entry], {
       cwd: ctx.root,
       env: { ...env, APP_ROLES: roles, MEDIA_ROOT: mediaRoot, ...extra },
       logFile: path.join(ctx.resultsDir, `${name}.log`),

@@ -91,7 +91,7 @@ export async function run(ctx) {
     ...ctx.secrets,
   };
   const entry = path.join(ctx.appDist, 'apps/server/src/main.js');
-  const api = startNode('webhooks-api', [entry], {
+  const api = startNode('webhooks-api', [...ctx.appNodeFlags, entry], {
     cwd: ctx.root,
     env: { ...appEnv, APP_ROLES: 'api', PORT: String(port) },
     logFile: path.join(ctx.resultsDir, 'webhooks-api.log'),
@@ -100,7 +100,7 @@ export async function run(ctx) {
   const db = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
   try {
     await waitForHttp(`${publicUrl}/api/health`, api);
-    worker = startNode('webhooks-worker', [entry], {
+    worker = startNode('webhooks-worker', [...ctx.appNodeFlags, entry], {
       cwd: ctx.root,
       env: { ...appEnv, APP_ROLES: 'worker' },
       logFile: path.join(ctx.resultsDir, 'webhooks-worker.log'),

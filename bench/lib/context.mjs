@@ -101,6 +101,21 @@ function appPoolMax(root) {
   return Number(match[1]);
 }
 
+/**
+ * The Node flags `npm run start:prod` (package.json) gives the app, so that every benchmark runs
+ * it as it is deployed (the Dockerfile's CMD has the same).
+ */
+function appNodeFlags(root) {
+  const script = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts[
+    'start:prod'
+  ];
+  const match = /^node((?:\s+--\S+)*)\s+dist\/apps\/server\/src\/main\.js$/.exec(script.trim());
+  if (!match) {
+    throw new Error(`package.json start:prod is not "node [--flags] dist/apps/server/src/main.js"`);
+  }
+  return match[1].trim().split(/\s+/).filter(Boolean);
+}
+
 export async function createContext({ root, log }) {
   const settings = readSettings();
   const resultsDir = path.join(root, 'bench/results');
@@ -124,14 +139,15 @@ export async function createContext({ root, log }) {
     SESSION_SECRET: randomBytes(32).toString('hex'),
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   };
+  const appFlags = appNodeFlags(root);
   const profileDir = path.join(resultsDir, 'profiles');
   const nodeFlags = () =>
     settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 
   /** Starts `node script` on a free port (PORT) and waits until its healthPath answers 200. */
-  async function startScript(name, script, env, healthPath = '/api/health') {
+  async function startScript(name, script, env, healthPath = '/api/health', flags = []) {
     const port = await freePort();
-    const handle = startNode(name, [...nodeFlags(), script], {
+    const handle = startNode(name, [...nodeFlags(), ...flags, script], {
       cwd: root,
       env: { ...process.env, ...env, PORT: String(port) },
       logFile: path.join(resultsDir, `${name}.log`),
@@ -156,24 +172,32 @@ export async function createContext({ root, log }) {
     postgresVersion: database.serverVersion,
     poolMax: appPoolMax(root),
     secrets,
+    /** Node's flags for the app, as `npm run start:prod` gives them. */
+    appNodeFlags: appFlags,
 
     /** The built app (dist/ as built by `npm run bench`), serving the api role only. */
     startApp(name, env = {}) {
-      return startScript(name, appEntry, {
-        NODE_ENV: 'production',
-        APP_ROLES: 'api',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-        REDIS_PREFIX: 'bench-image-automation',
-        JWT_ACCESS_TTL: '2h',
-        // Runs register their users from 127.0.0.1 under one Redis prefix: no per-address limit.
-        RATE_LIMIT_REGISTER_PER_HOUR: '0',
-        MEDIA_ROOT: path.join(scratch, 'media'),
-        PUBLIC_BASE_URL: 'http://localhost:3000',
-        ...secrets,
-        ...env,
-      });
+      return startScript(
+        name,
+        appEntry,
+        {
+          NODE_ENV: 'production',
+          APP_ROLES: 'api',
+          LOG_LEVEL: 'warn',
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+          REDIS_PREFIX: 'bench-image-automation',
+          JWT_ACCESS_TTL: '2h',
+          // Runs register their users from 127.0.0.1 under one Redis prefix: no per-address limit.
+          RATE_LIMIT_REGISTER_PER_HOUR: '0',
+          MEDIA_ROOT: path.join(scratch, 'media'),
+          PUBLIC_BASE_URL: 'http://localhost:3000',
+          ...secrets,
+          ...env,
+        },
+        '/api/health',
+        appFlags,
+      );
     },
 
     startScript,

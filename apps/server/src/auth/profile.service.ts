@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig, FieldValidationError } from '@app/common';
 import {
@@ -11,6 +10,7 @@ import {
   UserQueries,
 } from '@app/database';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
+import { loadSharp } from '../media/sharp.js';
 import { AvatarUploadLimit } from './avatar-upload-limit.service.js';
 import { uniqueViolationAsFieldError, type UserWithProfile } from './user-accounts.js';
 import type { PatchProfileDto } from './dto/profile.dto.js';
@@ -134,6 +134,7 @@ async function reencodeAvatar(
   input: Buffer,
   maxPixels: number,
 ): Promise<{ bytes: Buffer; extension: string } | TooManyPixels> {
+  const sharp = await loadSharp();
   const { format, width = 0, height = 0 } = await sharp(input).metadata();
   if (!format || !AVATAR_FORMATS.has(format))
     throw new Error(`not an accepted image format: ${format}`);

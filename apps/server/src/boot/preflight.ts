@@ -1,8 +1,6 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { AppConfig, S3Settings } from '@app/common';
-import { describeStoreError, s3Client } from '../media/s3-media.storage.js';
 
 /** A dependency that is not there at boot: said in one line, and the process exits non-zero. */
 export class PreflightError extends Error {}
@@ -31,6 +29,9 @@ export async function preflight(config: AppConfig): Promise<string[]> {
  * be written would otherwise show up as failed generations, one by one.
  */
 async function checkStore(settings: S3Settings): Promise<void> {
+  // Loaded here: a process on local storage never loads the AWS SDK.
+  const { HeadBucketCommand } = await import('@aws-sdk/client-s3');
+  const { describeStoreError, s3Client } = await import('../media/s3-media.storage.js');
   const client = s3Client({ ...settings });
   try {
     await Promise.race([

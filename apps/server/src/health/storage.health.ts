@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { MEDIA_STORAGE, type MediaStorage } from '../media/media-storage.js';
-import { describeStoreError, S3MediaStorage } from '../media/s3-media.storage.js';
+import type { S3MediaStorage } from '../media/s3-media.storage.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -19,8 +19,8 @@ export class StorageHealthIndicator {
 
   async isHealthy(key: string) {
     const check = this.indicator.check(key);
-    const storage = this.storage;
-    if (!(storage instanceof S3MediaStorage)) return check.up({ kind: 'local' });
+    if (this.storage.kind !== 's3') return check.up({ kind: 'local' });
+    const storage = this.storage as S3MediaStorage;
     try {
       await Promise.race([
         storage.checkBucket(),
@@ -33,7 +33,7 @@ export class StorageHealthIndicator {
       return check.down({
         kind: 's3',
         bucket: storage.settings.bucket,
-        message: describeStoreError(storage.settings, error),
+        message: storage.describeError(error),
       });
     }
   }

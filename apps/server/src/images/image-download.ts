@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { loadSharp } from '../media/sharp.js';
 import { retryAfterMs } from '../outbound/outbound-http.js';
 import {
   type CheckedTarget,
@@ -184,7 +185,7 @@ function decoded(response: IncomingMessage): Readable {
 export async function assertImage(bytes: Buffer, maxPixels: number): Promise<ImageInfo> {
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes).metadata();
+    metadata = await (await loadSharp())(bytes).metadata();
   } catch {
     throw new ProviderError(`the answer is not an image (${bytes.length} bytes)`, false);
   }

@@ -1,4 +1,5 @@
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
+import { loadSharp } from '../media/sharp.js';
 import { ProviderError } from './providers/image-provider.js';
 
 export interface ImageRenditions {
@@ -28,6 +29,7 @@ export async function renderImage(
   height: number,
   maxPixels: number,
 ): Promise<ImageRenditions> {
+  const sharp = await loadSharp();
   // assertImage() has refused larger headers already; this holds for a caller that did not.
   const source = sharp(original, { limitInputPixels: maxPixels });
   let metadata: Metadata;

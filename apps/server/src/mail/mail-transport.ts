@@ -1,5 +1,11 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import nodemailer, { type Transporter } from 'nodemailer';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { Transporter } from 'nodemailer';
 import { APP_CONFIG, type AppConfig } from '@app/common';
 import type { RenderedMail } from './mail-templates.js';
 
@@ -38,20 +44,23 @@ const TRANSIENT_CODES = new Set([
  * (a reset link in shipped logs is a credential) and the message is recorded as skipped.
  */
 @Injectable()
-export class MailTransport implements OnModuleDestroy {
+export class MailTransport implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Mail');
-  private readonly transporter?: Transporter;
+  private transporter?: Transporter;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    if (config.mail.smtpUrl) {
-      this.transporter = nodemailer.createTransport(config.mail.smtpUrl, {
-        from: config.mail.from,
-      });
-    }
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** nodemailer (some 20 MB resident) is loaded only when there is an SMTP server to talk to. */
+  async onModuleInit(): Promise<void> {
+    if (!this.config.mail.smtpUrl) return;
+    const { default: nodemailer } = await import('nodemailer');
+    this.transporter = nodemailer.createTransport(this.config.mail.smtpUrl, {
+      from: this.config.mail.from,
+    });
   }
 
   get mode(): 'smtp' | 'log' | 'off' {
-    if (this.transporter) return 'smtp';
+    if (this.config.mail.smtpUrl) return 'smtp';
     return this.config.env === 'production' ? 'off' : 'log';
   }
 

@@ -41,6 +41,7 @@ export interface LocalMediaStorageOptions {
  * download.
  */
 export class LocalMediaStorage implements MediaStorage {
+  readonly kind = 'local';
   private readonly cache: MemoryCache<Cached>;
   private readonly cacheFileBytes: number;
   private readonly revalidateMs: number;

@@ -15,6 +15,8 @@ export interface MediaFile {
  * Where media bytes live: the local disk (MEDIA_ROOT) or an S3-compatible store (MEDIA_STORAGE).
  */
 export interface MediaStorage {
+  /** Which MEDIA_STORAGE this is. */
+  readonly kind: 'local' | 's3';
   put(key: string, bytes: Buffer): Promise<void>;
   /**
    * Writes the file from a stream of unknown length (an export's ZIP as it is built), with

@@ -4,7 +4,6 @@ import { LocalMediaStorage } from './local-media.storage.js';
 import { MediaRequestHandler } from './media-request.handler.js';
 import { MEDIA_STORAGE } from './media-storage.js';
 import { MediaUrlSigner } from './media-url.signer.js';
-import { S3MediaStorage } from './s3-media.storage.js';
 
 @Global()
 @Module({
@@ -14,9 +13,10 @@ import { S3MediaStorage } from './s3-media.storage.js';
     {
       provide: MEDIA_STORAGE,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
+      // The AWS SDK (some 30 MB resident) is loaded only by a process that uses the store.
+      useFactory: async (config: AppConfig) =>
         config.media.storage === 's3'
-          ? new S3MediaStorage(config.media.s3!)
+          ? new (await import('./s3-media.storage.js')).S3MediaStorage(config.media.s3!)
           : new LocalMediaStorage(config.mediaRoot),
     },
   ],

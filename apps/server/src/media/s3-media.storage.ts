@@ -43,6 +43,7 @@ export interface S3MediaStorageOptions {
  * comparing the ETag, so a file replaced by another process is seen within a second.
  */
 export class S3MediaStorage implements MediaStorage {
+  readonly kind = 's3';
   readonly client: S3Client;
   private readonly cache: MemoryCache<Cached>;
   private readonly cacheFileBytes: number;
@@ -232,6 +233,11 @@ export class S3MediaStorage implements MediaStorage {
 
   private forget(key: string): void {
     this.cache.delete(key);
+  }
+
+  /** What is wrong with the store, in one line naming the setting to fix (describeStoreError). */
+  describeError(error: unknown): string {
+    return describeStoreError(this.settings, error);
   }
 
   private check(key: string): void {

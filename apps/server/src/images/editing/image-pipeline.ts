@@ -1,4 +1,5 @@
-import sharp, { type Matrix3x3, type Sharp } from 'sharp';
+import type { Matrix3x3, Sharp } from 'sharp';
+import { loadSharp } from '../../media/sharp.js';
 import {
   aspectBox,
   type CompassPoint,
@@ -54,6 +55,7 @@ export async function renderVersion(
   firstNew: number,
   maxPixels: number,
 ): Promise<RenderedVersion> {
+  const sharp = await loadSharp();
   const header = await sharp(original).metadata();
   const pixelsIn =
     (header.autoOrient?.width ?? header.width) * (header.autoOrient?.height ?? header.height);
@@ -99,6 +101,7 @@ async function applyOperation(
   fail: (message: string) => never,
   maxPixels: number,
 ): Promise<Pixels> {
+  const sharp = await loadSharp();
   const { width, height } = pixels;
   const input = () => sharp(pixels.data, { raw: { width, height, channels: 3 } });
   const fitsLimit = (w: number, h: number) => {

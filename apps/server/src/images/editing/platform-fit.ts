@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../../media/sharp.js';
 
 /**
  * Shapes a platform refuses, and the rendition cropped to fit that publishing sends instead.
@@ -35,6 +35,7 @@ export function fittedSize(
  * (sharp's attention strategy); null when the rendition already fits.
  */
 export async function fitForPlatform(platform: string, rendition: Buffer): Promise<Buffer | null> {
+  const sharp = await loadSharp();
   const { width, height } = await sharp(rendition).metadata();
   const size = fittedSize(platform, width, height);
   if (!size) return null;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
 import type { ImageStyle } from '@app/database';
+import { loadSharp } from '../../media/sharp.js';
 import {
   type ImageProvider,
   type ImageRequest,
@@ -46,6 +46,7 @@ export class LocalProvider implements ImageProvider {
       request.height,
       LOOKS[request.style] ?? LOOKS.abstract,
     );
+    const sharp = await loadSharp();
     const bytes = await sharp(Buffer.from(svg), { limitInputPixels: this.maxPixels })
       .png()
       .toBuffer();
