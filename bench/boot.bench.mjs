@@ -199,7 +199,7 @@ export async function run(ctx) {
     '',
     markdownTable(header, rows),
     '',
-    `- Aims (issue 14): healthy within ${AIM_BOOT_MS.toLocaleString('en-US')} ms of \`node dist/apps/server/src/main.js\`, at most ${AIM_RSS_MB} MB resident per process after boot and after load.`,
+    `- Aims (issue 14): healthy within ${AIM_BOOT_MS.toLocaleString('en-US')} ms of \`${['node', ...ctx.appNodeFlags, 'dist/apps/server/src/main.js'].join(' ')}\` (\`npm run start:prod\`), at most ${AIM_RSS_MB} MB resident per process after boot and after load.`,
     `- ${BOOTS} boots of each, the three taking turns, each a new process with \`NODE_ENV=production\` against the bench database (migrations already applied, so the time is the boot's own), /api/health polled every ${POLL_MS} ms. The admin panel starts at the first request to /admin (see docs/decisions.md), here the poll of /admin/login that follows the first healthy answer: "/admin answers" is its first 200, from the same start.`,
     `- Resident memory (VmRSS from /proc): "after boot" 3 s after the panel answers (or after healthy, without it); "after the load" once ${LOAD_SECONDS} s of autocannon (${ctx.settings.connections} connections) on \`GET /api/auth/me/\` then ${LOAD_SECONDS} s on \`GET /api/images/\` have run, ${seeded ? 'as the owner of 100,000 images of image-list’s seed' : 'as a new user (image-list’s seed was not there: an empty list)'}; "peak" is VmHWM then.`,
     machineLine(ctx, { loadBefore, loadAfter }),
