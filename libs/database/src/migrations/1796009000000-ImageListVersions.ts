@@ -37,8 +37,10 @@ export class ImageListVersions1796009000000 implements MigrationInterface {
           UPDATE user_list_versions SET images = images + 1 WHERE user_id = ANY (p_users);
         END IF;
       END $$`);
+    // For tables whose rows carry their owner (images, and tags: a tag's name shows in the
+    // images carrying it; a new tag carries none yet, so tags have no INSERT trigger).
     await queryRunner.query(`
-      CREATE FUNCTION generated_images_list_version() RETURNS trigger LANGUAGE plpgsql AS $$
+      CREATE FUNCTION list_version_of_owners() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF TG_OP = 'DELETE' THEN
           PERFORM user_list_versions_bump_images(
@@ -65,23 +67,10 @@ export class ImageListVersions1796009000000 implements MigrationInterface {
         END IF;
         RETURN NULL;
       END $$`);
-    await queryRunner.query(`
-      CREATE FUNCTION image_tags_list_version() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        -- A tag's name shows in the images carrying it; a new tag carries none yet.
-        IF TG_OP = 'DELETE' THEN
-          PERFORM user_list_versions_bump_images(
-            ARRAY(SELECT DISTINCT user_id FROM old_rows ORDER BY 1), false);
-        ELSE
-          PERFORM user_list_versions_bump_images(
-            ARRAY(SELECT DISTINCT user_id FROM new_rows ORDER BY 1), true);
-        END IF;
-        RETURN NULL;
-      END $$`);
     for (const [table, fn, events] of [
-      ['generated_images', 'generated_images_list_version', ['INSERT', 'UPDATE', 'DELETE']],
+      ['generated_images', 'list_version_of_owners', ['INSERT', 'UPDATE', 'DELETE']],
       ['generated_image_tags', 'generated_image_tags_list_version', ['INSERT', 'DELETE']],
-      ['image_tags', 'image_tags_list_version', ['UPDATE', 'DELETE']],
+      ['image_tags', 'list_version_of_owners', ['UPDATE', 'DELETE']],
     ] as const) {
       for (const event of events) {
         // A transition table per event: PostgreSQL allows them on single-event triggers only.
@@ -102,9 +91,8 @@ export class ImageListVersions1796009000000 implements MigrationInterface {
       for (const event of events)
         await queryRunner.query(`DROP TRIGGER ${table}_list_version_${event} ON ${table}`);
     }
-    await queryRunner.query('DROP FUNCTION image_tags_list_version()');
     await queryRunner.query('DROP FUNCTION generated_image_tags_list_version()');
-    await queryRunner.query('DROP FUNCTION generated_images_list_version()');
+    await queryRunner.query('DROP FUNCTION list_version_of_owners()');
     await queryRunner.query('DROP FUNCTION user_list_versions_bump_images(integer[], boolean)');
     await queryRunner.query('DROP TABLE user_list_versions');
   }

@@ -23,61 +23,50 @@ export class PostCountsByStatus1796009000001 implements MigrationInterface {
         posts integer NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, status, platform)
       )`);
+    await queryRunner.query(`
+      CREATE TYPE user_post_count_change AS (user_id integer, status text, platform text, change integer)`);
     // One row per key and its net change. One upsert in key order: the rows it locks (or the
     // keys it inserts) are taken in that order by every statement. A user being deleted (the
     // cascade reaches the posts) is left out: their counters go with them.
     await queryRunner.query(`
-      CREATE FUNCTION user_post_counts_apply(p_user integer[], p_status text[], p_platform text[], p_change integer[])
+      CREATE FUNCTION user_post_counts_apply(p_changes user_post_count_change[])
       RETURNS void LANGUAGE sql AS $$
         INSERT INTO user_post_counts AS c (user_id, status, platform, posts)
-        SELECT d.user_id, d.status, d.platform, d.change
-          FROM unnest(p_user, p_status, p_platform, p_change) AS d(user_id, status, platform, change)
-         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
+        SELECT d.user_id, d.status, d.platform, d.change FROM unnest(p_changes) AS d
+         WHERE d.change <> 0 AND EXISTS (SELECT 1 FROM users u WHERE u.id = d.user_id)
          ORDER BY 1, 2, 3
         ON CONFLICT (user_id, status, platform) DO UPDATE SET posts = c.posts + EXCLUDED.posts
       $$`);
     await queryRunner.query(`
       CREATE FUNCTION scheduled_posts_count_by_status() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
-        u integer[]; s text[]; p text[]; n integer[];
+        changes user_post_count_change[];
       BEGIN
         IF TG_OP = 'INSERT' THEN
-          SELECT array_agg(user_id ORDER BY user_id, status, platform),
-                 array_agg(status ORDER BY user_id, status, platform),
-                 array_agg(platform ORDER BY user_id, status, platform),
-                 array_agg(change ORDER BY user_id, status, platform)
-            INTO u, s, p, n
-            FROM (SELECT user_id, status, platform, count(*)::int AS change FROM new_rows
+          SELECT array_agg(ROW(k.user_id, k.status, k.platform, k.n)::user_post_count_change)
+            INTO changes
+            FROM (SELECT user_id, status, platform, count(*)::int AS n FROM new_rows
                    GROUP BY 1, 2, 3) k;
         ELSIF TG_OP = 'DELETE' THEN
-          SELECT array_agg(user_id ORDER BY user_id, status, platform),
-                 array_agg(status ORDER BY user_id, status, platform),
-                 array_agg(platform ORDER BY user_id, status, platform),
-                 array_agg(change ORDER BY user_id, status, platform)
-            INTO u, s, p, n
-            FROM (SELECT user_id, status, platform, -count(*)::int AS change FROM old_rows
+          SELECT array_agg(ROW(k.user_id, k.status, k.platform, -k.n)::user_post_count_change)
+            INTO changes
+            FROM (SELECT user_id, status, platform, count(*)::int AS n FROM old_rows
                    GROUP BY 1, 2, 3) k;
         ELSE
           -- Only the rows whose status or platform changed move between counters.
-          SELECT array_agg(user_id ORDER BY user_id, status, platform),
-                 array_agg(status ORDER BY user_id, status, platform),
-                 array_agg(platform ORDER BY user_id, status, platform),
-                 array_agg(change ORDER BY user_id, status, platform)
-            INTO u, s, p, n
-            FROM (SELECT user_id, status, platform, sum(change)::int AS change
-                    FROM (SELECT o.user_id, o.status, o.platform, -1 AS change
-                            FROM old_rows o JOIN new_rows w ON w.id = o.id
-                           WHERE (o.status, o.platform, o.user_id)
-                                 IS DISTINCT FROM (w.status, w.platform, w.user_id)
-                          UNION ALL
-                          SELECT w.user_id, w.status, w.platform, 1
-                            FROM old_rows o JOIN new_rows w ON w.id = o.id
-                           WHERE (o.status, o.platform, o.user_id)
-                                 IS DISTINCT FROM (w.status, w.platform, w.user_id)) moves
-                   GROUP BY 1, 2, 3 HAVING sum(change) <> 0) k;
+          SELECT array_agg(ROW(k.user_id, k.status, k.platform, k.n)::user_post_count_change)
+            INTO changes
+            FROM (SELECT m.user_id, m.status, m.platform, sum(m.change)::int AS n
+                    FROM old_rows o JOIN new_rows w ON w.id = o.id
+                   CROSS JOIN LATERAL (VALUES (o.user_id, o.status, o.platform, -1),
+                                              (w.user_id, w.status, w.platform, 1))
+                         AS m(user_id, status, platform, change)
+                   WHERE (o.status, o.platform, o.user_id)
+                         IS DISTINCT FROM (w.status, w.platform, w.user_id)
+                   GROUP BY 1, 2, 3) k;
         END IF;
-        IF u IS NOT NULL THEN
-          PERFORM user_post_counts_apply(u, s, p, n);
+        IF changes IS NOT NULL THEN
+          PERFORM user_post_counts_apply(changes);
         END IF;
         RETURN NULL;
       END $$`);
@@ -115,9 +104,8 @@ export class PostCountsByStatus1796009000001 implements MigrationInterface {
       );
     await queryRunner.query('DROP FUNCTION recount_post_counts()');
     await queryRunner.query('DROP FUNCTION scheduled_posts_count_by_status()');
-    await queryRunner.query(
-      'DROP FUNCTION user_post_counts_apply(integer[], text[], text[], integer[])',
-    );
+    await queryRunner.query('DROP FUNCTION user_post_counts_apply(user_post_count_change[])');
+    await queryRunner.query('DROP TYPE user_post_count_change');
     await queryRunner.query('DROP TABLE user_post_counts');
   }
 }
