@@ -361,9 +361,11 @@ describe('/api/auth/profile/', () => {
         ),
       );
       const expires = Number(new URL(avatar).searchParams.get('expires'));
+      // MEDIA_URL_TTL (1 h) rounded up to its step (5 min): valid 3,600 to 3,900 s from now.
       const now = Date.now() / 1000;
-      expect(expires).toBeGreaterThan(now + 3000);
-      expect(expires).toBeLessThanOrEqual(now + 3600 + 5);
+      expect(expires).toBeGreaterThanOrEqual(Math.floor(now) + 3600 - 1);
+      expect(expires).toBeLessThanOrEqual(now + 3600 + 300 + 5);
+      expect(expires % 300).toBe(0);
 
       const key = keyOf(avatar);
       expect(await storedProfile(app, user.id)).toMatchObject({

@@ -72,7 +72,9 @@ export function mediaUrlSigner({ jwtSecret, mediaUrlSecret, publicBaseUrl, ttlSe
   const base = publicBaseUrl.replace(/\/+$/, '');
   return (key) => {
     if (!key) return null;
-    const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+    // As MediaUrlSigner.pageExpiry: the TTL rounded up to a step of a twelfth of it (≤ 5 min).
+    const step = Math.min(300, Math.max(1, Math.floor(ttlSeconds / 12)));
+    const expires = Math.ceil((Math.floor(Date.now() / 1000) + ttlSeconds) / step) * step;
     const signature = createHmac('sha256', signingSecret)
       .update(`${key}\n${expires}`)
       .digest('base64url');

@@ -19,8 +19,12 @@ export class MediaUrlSigner {
     return `${this.prefix}${key}?expires=${expires}&signature=${this.signatureOf(key, expires)}`;
   }
 
+  /**
+   * An answer's media URL: the expiry of signerAt() (MEDIA_URL_TTL rounded up to its step), so
+   * the same object answered twice within a step carries the same URL, whichever endpoint.
+   */
   signOrNull(key: string | null): string | null {
-    return key ? this.sign(key) : null;
+    return key ? this.signerAt()(key) : null;
   }
 
   /**
