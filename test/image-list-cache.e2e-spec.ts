@@ -50,6 +50,21 @@ describe('GET /api/images/ answered again from memory', () => {
     expect(cached.text).toBe('');
   });
 
+  it('answers 304 on the other lists too, as their OpenAPI documents (Express’s ETag)', async () => {
+    const owner = await registerUser(app);
+    await insertImages(app, owner.id, [{ prompt: 'Tagged', tags: ['sea'] }]);
+    for (const path of ['/api/images/tags/', '/api/images/history/', '/api/scheduler/posts/']) {
+      const first = await app.http().get(path).set(bearer(owner.access)).expect(200);
+      expect(first.headers.etag).toMatch(/^W\/"/);
+      const again = await app
+        .http()
+        .get(path)
+        .set(bearer(owner.access))
+        .set('If-None-Match', first.headers.etag as string);
+      expect(again.status).toBe(304);
+    }
+  });
+
   it('shows every change to the images, their tags and the tags’ names at once', async () => {
     const owner = await registerUser(app);
     const [lighthouse, lake] = await insertImages(app, owner.id, [

@@ -3711,7 +3711,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3720,6 +3723,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3739,6 +3744,13 @@ export interface operations {
                         results: components["schemas"]["TagResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -3953,7 +3965,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -3964,6 +3979,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3983,6 +4000,13 @@ export interface operations {
                         results: components["schemas"]["ImageVersionResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -4172,7 +4196,10 @@ export interface operations {
                 created_before?: string;
                 ordering?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "status" | "-status";
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4181,6 +4208,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4200,6 +4229,13 @@ export interface operations {
                         results: components["schemas"]["ImageResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -4265,7 +4301,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4274,6 +4313,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4293,6 +4334,13 @@ export interface operations {
                         results: components["schemas"]["HistoryResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -4688,7 +4736,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4697,6 +4748,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4716,6 +4769,13 @@ export interface operations {
                         results: components["schemas"]["AccountResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -4983,7 +5043,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -4994,6 +5057,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5013,6 +5078,13 @@ export interface operations {
                         results: components["schemas"]["AnalyticsSnapshotResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -5309,7 +5381,10 @@ export interface operations {
                 search?: string;
                 ordering?: "scheduled_time" | "-scheduled_time" | "created_at" | "-created_at" | "posted_at" | "-posted_at" | "status" | "-status";
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5318,6 +5393,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5337,6 +5414,13 @@ export interface operations {
                         results: components["schemas"]["PostResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -5915,7 +5999,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5924,6 +6011,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5943,6 +6032,13 @@ export interface operations {
                         results: components["schemas"]["ScheduleResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -6331,7 +6427,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -6342,6 +6441,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6361,6 +6462,13 @@ export interface operations {
                         results: components["schemas"]["ScheduleRunResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -6397,7 +6505,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6406,6 +6517,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6425,6 +6538,13 @@ export interface operations {
                         results: components["schemas"]["TemplateResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -6831,7 +6951,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6840,6 +6963,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6859,6 +6984,13 @@ export interface operations {
                         results: components["schemas"]["WebhookResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -7212,7 +7344,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -7223,6 +7358,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7242,6 +7379,13 @@ export interface operations {
                         results: components["schemas"]["WebhookDeliveryResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {
@@ -7328,7 +7472,10 @@ export interface operations {
                 page?: number;
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7337,6 +7484,8 @@ export interface operations {
             /** @description One page of the list, in its order, with the total `count` and the links to the next and previous pages. */
             200: {
                 headers: {
+                    /** @description A weak validator of this page, for `If-None-Match`. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7356,6 +7505,13 @@ export interface operations {
                         results: components["schemas"]["ExportResponse"][];
                     };
                 };
+            };
+            /** @description Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid body, query or field values (named in `errors`), or malformed JSON. */
             400: {

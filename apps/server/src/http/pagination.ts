@@ -1,5 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiHeader,
+  ApiOkResponse,
+  ApiPropertyOptional,
+  ApiResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { IsInt, IsOptional, Min } from 'class-validator';
 import { NotFoundError } from '@app/common';
 import { ToInteger } from './transforms.js';
@@ -70,13 +77,30 @@ export function toPage<T>(
   };
 }
 
-/** Documents a paginated answer of `model`. */
+/** Documents a paginated answer of `model`, and its conditional GET (ETag, If-None-Match, 304). */
 export function ApiPage(model: new () => object) {
   return applyDecorators(
     ApiExtraModels(model),
+    ApiHeader({
+      name: 'If-None-Match',
+      required: false,
+      description:
+        'The `ETag` of a page received before: while that page is unchanged the answer is 304 without a body.',
+      schema: { type: 'string', example: 'W/"6a52-5Hk2mJYzqZ0Sx1bX0z3c1m7Qk2E"' },
+    }),
+    ApiResponse({
+      status: 304,
+      description: 'Not Modified: the page is the one whose `ETag` was sent in `If-None-Match`.',
+    }),
     ApiOkResponse({
       description:
         'One page of the list, in its order, with the total `count` and the links to the next and previous pages.',
+      headers: {
+        ETag: {
+          description: 'A weak validator of this page, for `If-None-Match`.',
+          schema: { type: 'string', example: 'W/"6a52-5Hk2mJYzqZ0Sx1bX0z3c1m7Qk2E"' },
+        },
+      },
       schema: {
         type: 'object',
         required: ['count', 'next', 'previous', 'results'],
