@@ -24,6 +24,7 @@ import pg from 'pg';
 import {
   FIND_AUTHENTICATED,
   notFound,
+  pageExpiry,
   send,
   unauthorized,
   verifyAccessToken,
@@ -52,10 +53,8 @@ const signingKey = createSecretKey(
 );
 const ttlSeconds = Number(env.MEDIA_URL_TTL_SECONDS ?? 3600);
 const mediaPrefix = `${publicBaseUrl}/media/`;
-// As MediaUrlSigner.pageExpiry: MEDIA_URL_TTL rounded up to a step of a twelfth of it (≤ 5 min).
-const step = Math.min(300, Math.max(1, Math.floor(ttlSeconds / 12)));
 function signer() {
-  const expires = Math.ceil((Math.floor(Date.now() / 1000) + ttlSeconds) / step) * step;
+  const expires = pageExpiry(ttlSeconds);
   const suffix = `?expires=${expires}&signature=`;
   return (key) =>
     key

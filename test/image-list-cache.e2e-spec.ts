@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuthenticatedUser } from '@app/database';
-import { ImageListCache } from '../apps/server/src/images/image-list.cache.js';
+import { type EtagOf, ImageListCache } from '../apps/server/src/images/image-list.cache.js';
 import { MediaUrlSigner } from '../apps/server/src/media/media-url.signer.js';
 import { insertImages } from './factories/image.factory.js';
 import { bearer, registerUser, type RegisteredUser } from './factories/user.factory.js';
@@ -182,6 +182,7 @@ describe('GET /api/images/ answered again from memory', () => {
 
     it('builds again when the version or the media URLs’ expiry step changes', async () => {
       const cache = app.app.get(ImageListCache);
+      const etagOf = app.app.getHttpAdapter().getInstance().get('etag fn') as EtagOf;
       const signer = app.app.get(MediaUrlSigner);
       const builds: string[] = [];
       const build = async (sign: (key: string | null) => string | null) => {
@@ -191,18 +192,18 @@ describe('GET /api/images/ answered again from memory', () => {
       // t0: the first second of an expiry step (the expiry changes between t0 - 1 s and t0).
       let t0 = Date.UTC(2030, 0, 1);
       while (signer.pageExpiry(t0 - 1000) === signer.pageExpiry(t0)) t0 += 1000;
-      const first = await cache.answer(user('7'), '/api/images/', build, t0);
-      const same = await cache.answer(user('7'), '/api/images/', build, t0 + 999);
+      const first = await cache.answer(user('7'), '/api/images/', build, etagOf, t0);
+      const same = await cache.answer(user('7'), '/api/images/', build, etagOf, t0 + 999);
       expect(same).toEqual(first);
       expect(builds).toHaveLength(1);
-      await cache.answer(user('8'), '/api/images/', build, t0 + 999);
+      await cache.answer(user('8'), '/api/images/', build, etagOf, t0 + 999);
       expect(builds).toHaveLength(2);
-      await cache.answer(user('8'), '/api/images/?page=2', build, t0 + 999);
+      await cache.answer(user('8'), '/api/images/?page=2', build, etagOf, t0 + 999);
       expect(builds).toHaveLength(3);
       // The next step's URLs carry the next expiry: built again, with it.
       let t1 = t0 + 1000;
       while (signer.pageExpiry(t1) === signer.pageExpiry(t0)) t1 += 1000;
-      await cache.answer(user('8'), '/api/images/', build, t1);
+      await cache.answer(user('8'), '/api/images/', build, etagOf, t1);
       expect(builds).toHaveLength(4);
       expect(builds[3]).not.toBe(builds[1]);
     });

@@ -65,6 +65,12 @@ export function verifyAccessToken(
  * derived from JWT_SECRET with HKDF as libs/common/src/config/load-config.ts does; the URL on
  * PUBLIC_BASE_URL.
  */
+/** As MediaUrlSigner.pageExpiry: now + the TTL, rounded up to a twelfth of it (≤ 5 min). */
+export function pageExpiry(ttlSeconds, nowMs = Date.now()) {
+  const step = Math.min(300, Math.max(1, Math.floor(ttlSeconds / 12)));
+  return Math.ceil((Math.floor(nowMs / 1000) + ttlSeconds) / step) * step;
+}
+
 export function mediaUrlSigner({ jwtSecret, mediaUrlSecret, publicBaseUrl, ttlSeconds }) {
   const signingSecret = mediaUrlSecret
     ? Buffer.from(mediaUrlSecret, 'utf8')
@@ -72,9 +78,7 @@ export function mediaUrlSigner({ jwtSecret, mediaUrlSecret, publicBaseUrl, ttlSe
   const base = publicBaseUrl.replace(/\/+$/, '');
   return (key) => {
     if (!key) return null;
-    // As MediaUrlSigner.pageExpiry: the TTL rounded up to a step of a twelfth of it (≤ 5 min).
-    const step = Math.min(300, Math.max(1, Math.floor(ttlSeconds / 12)));
-    const expires = Math.ceil((Math.floor(Date.now() / 1000) + ttlSeconds) / step) * step;
+    const expires = pageExpiry(ttlSeconds);
     const signature = createHmac('sha256', signingSecret)
       .update(`${key}\n${expires}`)
       .digest('base64url');

@@ -1,24 +1,24 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, MemoryCache } from '@app/common';
 import type { AuthenticatedUser } from '@app/database';
 import { MediaUrlSigner } from '../media/media-url.signer.js';
 
 /** One answer of the image list as it was sent: its JSON text and ETag. */
-interface CachedAnswer {
+interface CachedAnswer extends ListAnswer {
   /** The user's image-list version it was built at (see migration ImageListVersions). */
   version: string;
   /** The expiry its media URLs carry (MediaUrlSigner.pageExpiry). */
   expires: number;
-  body: string;
-  etag: string;
 }
 
-/** The JSON text of an answer and its ETag. */
+/** The JSON text of an answer and its ETag (none when the HTTP layer makes none). */
 export interface ListAnswer {
   body: string;
-  etag: string;
+  etag: string | undefined;
 }
+
+/** How the HTTP layer tags a body (Express's compiled `etag fn`). */
+export type EtagOf = (body: string, encoding: 'utf8') => string | undefined;
 
 /**
  * The image list's answers, kept in this process's memory and sent again while nothing they show
@@ -46,12 +46,13 @@ export class ImageListCache {
 
   /**
    * The answer to `url` for `user`: the one kept, if still current, or `build`'s (given the
-   * page's URL signer), kept for the next request.
+   * page's URL signer) tagged by `etagOf` once, kept for the next request.
    */
   async answer(
     user: AuthenticatedUser,
     url: string,
     build: (sign: (key: string | null) => string | null) => Promise<unknown>,
+    etagOf: EtagOf | undefined,
     now = Date.now(),
   ): Promise<ListAnswer> {
     const expires = this.signer.pageExpiry(now);
@@ -62,14 +63,8 @@ export class ImageListCache {
       return kept;
     }
     const body = JSON.stringify(await build(this.signer.signerAt(now)));
-    const answer = { version: user.imagesVersion, expires, body, etag: weakEtag(body) };
+    const answer = { version: user.imagesVersion, expires, body, etag: etagOf?.(body, 'utf8') };
     this.answers?.set(key, answer);
     return answer;
   }
-}
-
-/** A weak ETag of the body, in the form Express gives its JSON answers. */
-function weakEtag(body: string): string {
-  const hash = createHash('sha1').update(body, 'utf8').digest('base64').slice(0, 27);
-  return `W/"${Buffer.byteLength(body, 'utf8').toString(16)}-${hash}"`;
 }
